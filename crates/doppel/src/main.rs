@@ -9,12 +9,7 @@ use clap::{Parser, Subcommand};
 use doppel_speech::{default_voice_for, EspeakTts, Tts, VoiceSettings};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "doppel",
-    version,
-    about = "doppel: self-hosted digital humans",
-    propagate_version = true
-)]
+#[command(name = "doppel", version, about = "doppel: self-hosted digital humans", propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -74,21 +69,14 @@ fn main() {
 fn speak(args: SpeakArgs) -> Result<()> {
     let text = if args.text == "-" {
         let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-            .context("reading the text from standard input")?;
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).context("reading the text from standard input")?;
         s
     } else {
         args.text
     };
-    let plan = doppel_script::Plan::from_plain_text(&text); // TEMP
-    let settings = VoiceSettings {
-        speed: args.speed,
-        pitch: args.pitch,
-        volume: args.volume,
-    };
-    let voice = args
-        .voice
-        .unwrap_or_else(|| default_voice_for(&plan).to_string());
+    let plan = doppel_script::parse_text(&text).map_err(|e| anyhow::anyhow!("--text: {e}"))?;
+    let settings = VoiceSettings { speed: args.speed, pitch: args.pitch, volume: args.volume };
+    let voice = args.voice.unwrap_or_else(|| default_voice_for(&plan).to_string());
     let tts = EspeakTts::new();
     let speech = tts.synthesize(&voice, &plan, settings)?;
     if speech.samples.is_empty() {
@@ -144,21 +132,10 @@ fn voices(json: bool) -> Result<()> {
         serde_json::to_writer_pretty(&mut out, &voices)?;
         writeln!(out)?;
     } else {
-        writeln!(
-            out,
-            "{:<24} {:<10} {:<7} {:<7} DESCRIPTION",
-            "ID", "NAME", "LANG", "GENDER"
-        )?;
+        writeln!(out, "{:<24} {:<10} {:<7} {:<7} DESCRIPTION", "ID", "NAME", "LANG", "GENDER")?;
         for v in voices {
-            let gender = serde_json::to_value(v.gender)?
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            writeln!(
-                out,
-                "{:<24} {:<10} {:<7} {:<7} {}",
-                v.id, v.name, v.language, gender, v.description
-            )?;
+            let gender = serde_json::to_value(v.gender)?.as_str().unwrap_or_default().to_string();
+            writeln!(out, "{:<24} {:<10} {:<7} {:<7} {}", v.id, v.name, v.language, gender, v.description)?;
         }
     }
     Ok(())

@@ -43,17 +43,8 @@ pub enum Shape {
 
 impl Shape {
     /// All shapes, in letter order.
-    pub const ALL: [Shape; 9] = [
-        Shape::A,
-        Shape::B,
-        Shape::C,
-        Shape::D,
-        Shape::E,
-        Shape::F,
-        Shape::G,
-        Shape::H,
-        Shape::X,
-    ];
+    pub const ALL: [Shape; 9] =
+        [Shape::A, Shape::B, Shape::C, Shape::D, Shape::E, Shape::F, Shape::G, Shape::H, Shape::X];
 
     /// The shape's letter.
     pub fn letter(self) -> char {
@@ -72,9 +63,7 @@ impl Shape {
 
     /// The shape for a letter.
     pub fn from_letter(c: char) -> Option<Shape> {
-        Shape::ALL
-            .into_iter()
-            .find(|s| s.letter() == c.to_ascii_uppercase())
+        Shape::ALL.into_iter().find(|s| s.letter() == c.to_ascii_uppercase())
     }
 
     /// Whether the lips are open (anything but closed A and rest X).
@@ -128,11 +117,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            fps: 25,
-            anticipation_ms: 30,
-            rest_gap_ms: 120,
-        }
+        Options { fps: 25, anticipation_ms: 30, rest_gap_ms: 120 }
     }
 }
 
@@ -147,12 +132,7 @@ pub fn shape_of(ipa: &str) -> (Shape, Option<Shape>) {
     // Strip length, stress, tone and syllabic marks; keep the letters.
     let core: String = ipa
         .chars()
-        .filter(|c| {
-            !matches!(
-                c,
-                'ː' | 'ˈ' | 'ˌ' | '.' | '̩' | '̃' | '-' | '1'..='5' | 'ʰ' | 'ʲ' | 'ʷ' | '#'
-            )
-        })
+        .filter(|c| !matches!(c, 'ː' | 'ˈ' | 'ˌ' | '.' | '̩' | '̃' | '-' | '1'..='5' | 'ʰ' | 'ʲ' | 'ʷ' | '#'))
         .collect();
     let mut chars = core.chars();
     let Some(first) = chars.next() else {
@@ -267,10 +247,7 @@ pub fn visemes(phones: &[Phone<'_>], duration_ms: u32, opts: &Options) -> Vec<Vi
     if opts.anticipation_ms > 0 {
         for i in 1..segs.len() {
             let (prev, cur) = (segs[i - 1], segs[i]);
-            if cur.shape.is_vowelish()
-                && !matches!(prev.shape, Shape::A | Shape::X)
-                && !prev.shape.is_vowelish()
-            {
+            if cur.shape.is_vowelish() && !matches!(prev.shape, Shape::A | Shape::X) && !prev.shape.is_vowelish() {
                 let take = opts.anticipation_ms.min((prev.end_ms - prev.start_ms) / 2);
                 segs[i - 1].end_ms -= take;
                 segs[i].start_ms -= take;
@@ -312,11 +289,8 @@ pub fn visemes(phones: &[Phone<'_>], duration_ms: u32, opts: &Options) -> Vec<Vi
             break;
         }
         let o = segs[i].shape.openness();
-        let left = i
-            .checked_sub(1)
-            .filter(|&j| segs[j].shape != Shape::A || i + 1 >= segs.len());
-        let right =
-            Some(i + 1).filter(|&j| j < segs.len() && (segs[j].shape != Shape::A || i == 0));
+        let left = i.checked_sub(1).filter(|&j| segs[j].shape != Shape::A || i + 1 >= segs.len());
+        let right = Some(i + 1).filter(|&j| j < segs.len() && (segs[j].shape != Shape::A || i == 0));
         let target = match (left, right) {
             (Some(l), Some(r)) => {
                 if (segs[l].shape.openness() - o).abs() <= (segs[r].shape.openness() - o).abs() {
@@ -362,11 +336,7 @@ fn push(segs: &mut Vec<Viseme>, start: u32, end: u32, shape: Shape) {
             return;
         }
     }
-    segs.push(Viseme {
-        start_ms: start,
-        end_ms: end,
-        shape,
-    });
+    segs.push(Viseme { start_ms: start, end_ms: end, shape });
 }
 
 /// Joins neighbours with the same shape and drops empty segments.
@@ -412,11 +382,7 @@ pub fn frames(visemes: &[Viseme], fps: u32, duration_ms: u32) -> Vec<Shape> {
             }
             k += 1;
         }
-        out.push(if closed * 3 >= b - a && closed > 0 {
-            Shape::A
-        } else {
-            best.1
-        });
+        out.push(if closed * 3 >= b - a && closed > 0 { Shape::A } else { best.1 });
     }
     out
 }
@@ -431,11 +397,7 @@ mod tests {
     use super::*;
 
     fn ph(start_ms: u32, end_ms: u32, ipa: &str) -> Phone<'_> {
-        Phone {
-            start_ms,
-            end_ms,
-            ipa,
-        }
+        Phone { start_ms, end_ms, ipa }
     }
 
     #[test]
@@ -457,10 +419,7 @@ mod tests {
     fn short_bilabial_is_stretched_to_a_frame() {
         let phones = [ph(0, 100, "ɑː"), ph(100, 115, "p"), ph(115, 300, "ɑː")];
         let v = visemes(&phones, 300, &Options::default());
-        let a = v
-            .iter()
-            .find(|v| v.shape == Shape::A)
-            .expect("closure kept");
+        let a = v.iter().find(|v| v.shape == Shape::A).expect("closure kept");
         assert!(a.end_ms - a.start_ms >= 40, "{v:?}");
         assert!(frames(&v, 25, 300).contains(&Shape::A));
     }
@@ -469,52 +428,25 @@ mod tests {
     fn long_silence_rests_and_track_covers_duration() {
         let phones = [ph(200, 300, "ɑː"), ph(600, 700, "ɛ")];
         let v = visemes(&phones, 900, &Options::default());
-        assert_eq!(
-            v.first().map(|v| (v.start_ms, v.shape)),
-            Some((0, Shape::X))
-        );
+        assert_eq!(v.first().map(|v| (v.start_ms, v.shape)), Some((0, Shape::X)));
         assert_eq!(v.last().map(|v| v.end_ms), Some(900));
-        assert!(v
-            .windows(2)
-            .all(|w| w[0].end_ms == w[1].start_ms && w[0].shape != w[1].shape));
-        assert!(v
-            .iter()
-            .any(|s| s.shape == Shape::X && s.start_ms <= 320 && s.end_ms >= 560));
+        assert!(v.windows(2).all(|w| w[0].end_ms == w[1].start_ms && w[0].shape != w[1].shape));
+        assert!(v.iter().any(|s| s.shape == Shape::X && s.start_ms <= 320 && s.end_ms >= 560));
     }
 
     #[test]
     fn no_shape_but_a_is_shorter_than_a_frame() {
-        let phones: Vec<Phone> = (0..40)
-            .map(|i| {
-                ph(
-                    i * 15,
-                    i * 15 + 15,
-                    ["t", "ɪ", "s", "ə", "k"][i as usize % 5],
-                )
-            })
-            .collect();
+        let phones: Vec<Phone> =
+            (0..40).map(|i| ph(i * 15, i * 15 + 15, ["t", "ɪ", "s", "ə", "k"][i as usize % 5])).collect();
         let v = visemes(&phones, 600, &Options::default());
         for s in &v {
-            assert!(
-                s.end_ms - s.start_ms >= 40 || s.shape == Shape::A,
-                "{s:?} in {v:?}"
-            );
+            assert!(s.end_ms - s.start_ms >= 40 || s.shape == Shape::A, "{s:?} in {v:?}");
         }
     }
 
     #[test]
     fn empty_input_is_rest() {
-        assert_eq!(
-            visemes(&[], 100, &Options::default()),
-            vec![Viseme {
-                start_ms: 0,
-                end_ms: 100,
-                shape: Shape::X
-            }]
-        );
-        assert_eq!(
-            frames(&visemes(&[], 100, &Options::default()), 25, 100).len(),
-            3
-        );
+        assert_eq!(visemes(&[], 100, &Options::default()), vec![Viseme { start_ms: 0, end_ms: 100, shape: Shape::X }]);
+        assert_eq!(frames(&visemes(&[], 100, &Options::default()), 25, 100).len(), 3);
     }
 }

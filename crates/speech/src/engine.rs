@@ -41,6 +41,19 @@ impl EspeakTts {
         espeak::sample_rate()
     }
 
+    /// Speaks `text` (plain, no tags) in one espeak-ng call with the voice's main-language voice at normal
+    /// settings, with no plan, no chunking and no timeline: the baseline the benchmarks compare against.
+    /// Chinese text is converted to pinyin first, as espeak-ng cannot read it otherwise.
+    pub fn speak_raw(&self, voice_id: &str, text: &str) -> Result<Vec<i16>> {
+        let voice = voices::find(voice_id).ok_or_else(|| Error::UnknownVoice { id: voice_id.to_string() })?;
+        let (gen, rate) = match voice.primary() {
+            Lang::Zh => (zh_to_pinyin(text), BASE_RATE_ZH),
+            Lang::Latin => (text.to_string(), BASE_RATE_WPM),
+        };
+        let params = Params { rate: rate as i32, pitch: BASE_PITCH as i32, volume: BASE_VOLUME as i32 };
+        Ok(espeak::synthesize(voice.espeak_name(voice.primary()), params, &gen)?.samples)
+    }
+
     /// The version of the loaded libespeak-ng.
     pub fn library_version(&self) -> Result<String> {
         espeak::version()
@@ -49,17 +62,12 @@ impl EspeakTts {
 
 impl Tts for EspeakTts {
     fn voices(&self) -> Vec<VoiceInfo> {
-        voices::ESPEAK_VOICES
-            .iter()
-            .map(EspeakVoice::info)
-            .collect()
+        voices::ESPEAK_VOICES.iter().map(EspeakVoice::info).collect()
     }
 
     fn synthesize(&self, voice_id: &str, plan: &Plan, settings: VoiceSettings) -> Result<Speech> {
         settings.validate()?;
-        let voice = voices::find(voice_id).ok_or_else(|| Error::UnknownVoice {
-            id: voice_id.to_string(),
-        })?;
+        let voice = voices::find(voice_id).ok_or_else(|| Error::UnknownVoice { id: voice_id.to_string() })?;
         let sample_rate = espeak::sample_rate()?;
         let mut b = Builder::new(voice, settings, sample_rate);
         for item in &plan.items {
@@ -103,8 +111,10 @@ struct Chunk {
     segs: Vec<Seg>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Word {
+    /// The pinyin spoken for a Mandarin word.
+    pinyin: Option<String>,
     start: u64,
     end: u64,
     disp_start: usize,
@@ -175,19 +185,11 @@ impl Builder {
         match &span.spoken {
             Spoken::AsWritten => {
                 for (lang, a, b) in lang::split_runs(&span.display, self.voice.primary()) {
-                    self.add_text(
-                        lang,
-                        span.prosody,
-                        disp_start + a,
-                        &chars[a..b],
-                        span.word_group,
-                    )?;
+                    self.add_text(lang, span.prosody, disp_start + a, &chars[a..b], span.word_group)?;
                 }
             }
             Spoken::Text(alias) => {
-                let lang = lang::split_runs(alias, self.voice.primary())
-                    .first()
-                    .map_or(self.voice.primary(), |r| r.0);
+                let lang = lang::split_runs(alias, self.voice.primary()).first().map_or(self.voice.primary(), |r| r.0);
                 let unit = self.unit_for(span.word_group, true);
                 let gen = match lang {
                     Lang::Latin => alias.clone(),
@@ -205,23 +207,12 @@ impl Builder {
 
     /// Makes sure the open chunk speaks `lang` with `prosody`, flushing the previous one if not.
     fn chunk_for(&mut self, lang: Lang, prosody: Prosody) -> Result<&mut Chunk> {
-        let same = self
-            .chunk
-            .as_ref()
-            .is_some_and(|c| c.lang == lang && c.prosody == prosody);
+        let same = self.chunk.as_ref().is_some_and(|c| c.lang == lang && c.prosody == prosody);
         if !same {
             self.flush()?;
-            self.chunk = Some(Chunk {
-                lang,
-                prosody,
-                gen: String::new(),
-                gen_chars: 0,
-                segs: Vec::new(),
-            });
+            self.chunk = Some(Chunk { lang, prosody, gen: String::new(), gen_chars: 0, segs: Vec::new() });
         }
-        self.chunk
-            .as_mut()
-            .ok_or_else(|| Error::Engine("no open chunk".into()))
+        self.chunk.as_mut().ok_or_else(|| Error::Engine("no open chunk".into()))
     }
 
     fn add_atomic(
@@ -275,9 +266,7 @@ impl Builder {
                     }
                     if lang::is_han(c) {
                         let unit = self.unit_for(group, true);
-                        let gen = lang::han_pinyin(c)
-                            .map(|p| format!("{p} "))
-                            .unwrap_or_else(|| " ".into());
+                        let gen = lang::han_pinyin(c).map(|p| format!("{p} ")).unwrap_or_else(|| " ".into());
                         let chunk = self.chunk_for(lang, prosody)?;
                         push_gen(chunk, &gen, unit, pos, pos + 1);
                     } else if lang::is_cjk_punct(c) {
@@ -312,9 +301,7 @@ impl Builder {
         let mut open: Option<(u64, String)> = None;
         for e in &raw.events {
             let at = match e {
-                RawEvent::Phoneme { sample, .. } | RawEvent::Boundary { sample } => {
-                    u64::from(*sample).min(chunk_end)
-                }
+                RawEvent::Phoneme { sample, .. } | RawEvent::Boundary { sample } => u64::from(*sample).min(chunk_end),
                 RawEvent::Word { .. } => continue,
             };
             if let Some((s, ipa)) = open.take() {
@@ -337,26 +324,25 @@ impl Builder {
             .events
             .iter()
             .filter_map(|e| match e {
-                RawEvent::Word {
-                    sample,
-                    text_start,
-                    len,
-                } => Some((u64::from(*sample).min(chunk_end), *text_start, *len)),
+                RawEvent::Word { sample, text_start, len } if *len > 0 => {
+                    Some((u64::from(*sample).min(chunk_end), *text_start, *len))
+                }
                 _ => None,
             })
             .collect();
+        let gen_chars: Vec<char> = chunk.gen.chars().collect();
         let mut words: Vec<Word> = Vec::new();
         for (k, &(at, ts, len)) in word_events.iter().enumerate() {
+            let pinyin = (chunk.lang == Lang::Zh)
+                .then(|| gen_chars.get(ts..(ts + len).min(gen_chars.len())).map(|c| c.iter().collect::<String>()))
+                .flatten()
+                .filter(|p| !p.trim().is_empty());
             let next = word_events.get(k + 1).map_or(chunk_end, |w| w.0);
-            let Some((disp_start, disp_end, unit)) =
-                map_to_display(&chunk.segs, ts, ts + len.max(1))
-            else {
+            let Some((disp_start, disp_end, unit)) = map_to_display(&chunk.segs, ts, ts + len.max(1)) else {
                 continue;
             };
-            let inside: Vec<&(u64, u64, String)> = phonemes
-                .iter()
-                .filter(|p| p.0 >= at && p.0 < next.max(at + 1))
-                .collect();
+            let inside: Vec<&(u64, u64, String)> =
+                phonemes.iter().filter(|p| p.0 >= at && p.0 < next.max(at + 1)).collect();
             let (start, end) = match (inside.first(), inside.last()) {
                 (Some(f), Some(l)) => (f.0, l.1),
                 _ => (at, next),
@@ -365,21 +351,17 @@ impl Builder {
             let start = start.max(prev_end);
             let end = end.max(start);
             let mergeable = words.last().is_some_and(|w| {
-                (unit.is_some() && w.unit == unit)
-                    || (w.disp_start == disp_start && w.disp_end == disp_end)
+                (unit.is_some() && w.unit == unit) || (w.disp_start == disp_start && w.disp_end == disp_end)
             });
             match words.last_mut() {
                 Some(w) if mergeable => {
                     w.end = end;
                     w.disp_end = w.disp_end.max(disp_end);
+                    if let Some(p) = pinyin {
+                        w.pinyin = Some(w.pinyin.take().map_or(p.clone(), |old| format!("{old} {p}")));
+                    }
                 }
-                _ => words.push(Word {
-                    start,
-                    end,
-                    disp_start,
-                    disp_end,
-                    unit,
-                }),
+                _ => words.push(Word { pinyin, start, end, disp_start, disp_end, unit }),
             }
         }
         for w in &mut words {
@@ -398,11 +380,7 @@ impl Builder {
             }
         }
         self.words.extend(words);
-        self.phonemes.extend(
-            phonemes
-                .into_iter()
-                .map(|(s, e, p)| (s + offset, e + offset, p)),
-        );
+        self.phonemes.extend(phonemes.into_iter().map(|(s, e, p)| (s + offset, e + offset, p)));
         self.samples.extend_from_slice(&raw.samples);
         Ok(())
     }
@@ -432,10 +410,7 @@ impl Builder {
         let ms = |s: u64| ((s.min(total) * 1000 + sr / 2) / sr) as u32;
         let duration_ms = ms(total);
         let text = |a: usize, b: usize| -> String {
-            self.display
-                .get(a..b.min(self.display.len()))
-                .map(|c| c.iter().collect::<String>())
-                .unwrap_or_default()
+            self.display.get(a..b.min(self.display.len())).map(|c| c.iter().collect::<String>()).unwrap_or_default()
         };
         let words: Vec<TextItem> = self
             .words
@@ -444,35 +419,24 @@ impl Builder {
                 start_ms: ms(w.start),
                 end_ms: ms(w.end),
                 text: text(w.disp_start, w.disp_end).trim().to_string(),
+                pinyin: w.pinyin.clone(),
             })
             .filter(|w| !w.text.is_empty())
             .collect();
         let mut sentences = Vec::new();
         for (a, b) in sentence_ranges(&self.display) {
-            let inside: Vec<&Word> = self
-                .words
-                .iter()
-                .filter(|w| w.disp_start >= a && w.disp_start < b)
-                .collect();
+            let inside: Vec<&Word> = self.words.iter().filter(|w| w.disp_start >= a && w.disp_start < b).collect();
             if let (Some(f), Some(l)) = (inside.first(), inside.last()) {
                 let t = text(a, b).trim().to_string();
                 if !t.is_empty() {
-                    sentences.push(TextItem {
-                        start_ms: ms(f.start),
-                        end_ms: ms(l.end),
-                        text: t,
-                    });
+                    sentences.push(TextItem { start_ms: ms(f.start), end_ms: ms(l.end), text: t, pinyin: None });
                 }
             }
         }
         let phonemes: Vec<PhonemeItem> = self
             .phonemes
             .iter()
-            .map(|(s, e, p)| PhonemeItem {
-                start_ms: ms(*s),
-                end_ms: ms(*e),
-                phoneme: p.clone(),
-            })
+            .map(|(s, e, p)| PhonemeItem { start_ms: ms(*s), end_ms: ms(*e), phoneme: p.clone() })
             .filter(|p| p.end_ms > p.start_ms)
             .collect();
         let mut marks: Vec<MarkItem> = self
@@ -484,42 +448,17 @@ impl Builder {
                     PlanMarkKind::Action { tag } => (MarkKind::Action, tag.clone()),
                     PlanMarkKind::Emotion { .. } => (MarkKind::Emotion, None),
                 };
-                MarkItem {
-                    at_ms: ms(*at),
-                    name: m.name.clone(),
-                    kind,
-                    tag,
-                }
+                MarkItem { at_ms: ms(*at), name: m.name.clone(), kind, tag }
             })
             .collect();
         marks.sort_by_key(|m| m.at_ms);
         let opts = LipsyncOptions::default();
-        let phones: Vec<Phone> = phonemes
-            .iter()
-            .map(|p| Phone {
-                start_ms: p.start_ms,
-                end_ms: p.end_ms,
-                ipa: &p.phoneme,
-            })
-            .collect();
+        let phones: Vec<Phone> =
+            phonemes.iter().map(|p| Phone { start_ms: p.start_ms, end_ms: p.end_ms, ipa: &p.phoneme }).collect();
         let visemes = doppel_lipsync::visemes(&phones, duration_ms, &opts);
-        let frames =
-            doppel_lipsync::frames_string(&doppel_lipsync::frames(&visemes, opts.fps, duration_ms));
-        let timeline = Timeline {
-            duration_ms,
-            sentences,
-            words,
-            phonemes,
-            marks,
-            visemes,
-            fps: opts.fps,
-            frames,
-        };
-        Speech {
-            sample_rate: self.sample_rate,
-            samples: self.samples,
-            timeline,
-        }
+        let frames = doppel_lipsync::frames_string(&doppel_lipsync::frames(&visemes, opts.fps, duration_ms));
+        let timeline = Timeline { duration_ms, sentences, words, phonemes, marks, visemes, fps: opts.fps, frames };
+        Speech { sample_rate: self.sample_rate, samples: self.samples, timeline }
     }
 }
 
@@ -528,13 +467,7 @@ fn push_gen(chunk: &mut Chunk, gen: &str, unit: Option<u32>, disp_start: usize, 
     if n == 0 {
         return;
     }
-    chunk.segs.push(Seg {
-        gen_start: chunk.gen_chars,
-        gen_end: chunk.gen_chars + n,
-        disp_start,
-        disp_end,
-        unit,
-    });
+    chunk.segs.push(Seg { gen_start: chunk.gen_chars, gen_end: chunk.gen_chars + n, disp_start, disp_end, unit });
     chunk.gen.push_str(gen);
     chunk.gen_chars += n;
 }
@@ -542,19 +475,13 @@ fn push_gen(chunk: &mut Chunk, gen: &str, unit: Option<u32>, disp_start: usize, 
 /// Maps a character range of the synthesized text to the display range (and unit) it came from.
 fn map_to_display(segs: &[Seg], a: usize, b: usize) -> Option<(usize, usize, Option<u32>)> {
     let mut out: Option<(usize, usize, Option<u32>)> = None;
-    for s in segs
-        .iter()
-        .filter(|s| s.gen_start < b && a < s.gen_end && s.disp_end > s.disp_start)
-    {
+    for s in segs.iter().filter(|s| s.gen_start < b && a < s.gen_end && s.disp_end > s.disp_start) {
         let (ds, de) = match s.unit {
             Some(_) => (s.disp_start, s.disp_end),
             None => {
                 let from = a.max(s.gen_start) - s.gen_start;
                 let to = b.min(s.gen_end) - s.gen_start;
-                (
-                    (s.disp_start + from).min(s.disp_end),
-                    (s.disp_start + to).min(s.disp_end),
-                )
+                ((s.disp_start + from).min(s.disp_end), (s.disp_start + to).min(s.disp_end))
             }
         };
         let unit = s.unit.filter(|&u| u != 0);
@@ -587,21 +514,14 @@ fn zh_to_pinyin(text: &str) -> String {
 /// Sentence ranges of the display text: a sentence ends after `.`, `!`, `?`, `;`, `…`, their full-width forms,
 /// or a line break, when what follows is not a letter or digit of the same word (so `3.14` stays whole).
 fn sentence_ranges(text: &[char]) -> Vec<(usize, usize)> {
-    let is_end = |c: char| {
-        matches!(
-            c,
-            '.' | '!' | '?' | ';' | '…' | '\n' | '。' | '！' | '？' | '；'
-        )
-    };
+    let is_end = |c: char| matches!(c, '.' | '!' | '?' | ';' | '…' | '\n' | '。' | '！' | '？' | '；');
     let mut out = Vec::new();
     let mut start = 0;
     let mut i = 0;
     while i < text.len() {
         if is_end(text[i]) {
             let mut j = i + 1;
-            while j < text.len()
-                && (is_end(text[j])
-                    || matches!(text[j], '"' | '\'' | '”' | '’' | ')' | '）' | '」'))
+            while j < text.len() && (is_end(text[j]) || matches!(text[j], '"' | '\'' | '”' | '’' | ')' | '）' | '」'))
             {
                 j += 1;
             }

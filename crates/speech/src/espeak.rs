@@ -23,11 +23,7 @@ pub struct Params {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RawEvent {
     /// A word starts; `text_start`/`len` are in characters of the synthesized text.
-    Word {
-        sample: u32,
-        text_start: usize,
-        len: usize,
-    },
+    Word { sample: u32, text_start: usize, len: usize },
     /// A phoneme (IPA) starts.
     Phoneme { sample: u32, ipa: String },
     /// An unnamed phoneme: the previous phoneme ends here (a pause, or a tone/syllable boundary).
@@ -63,19 +59,9 @@ pub fn sample_rate() -> Result<u32> {
 /// Synthesizes `text` (plain UTF-8, no SSML) with espeak voice name `voice` (e.g. `en-us+f3`).
 pub fn synthesize(voice: &str, params: Params, text: &str) -> Result<Raw> {
     let (reply, rx) = channel();
-    let job = Job {
-        voice: voice.to_string(),
-        params,
-        text: text.to_string(),
-        reply,
-    };
-    with_worker(|w| {
-        w.jobs
-            .send(job)
-            .map_err(|_| Error::Engine("espeak-ng worker has stopped".into()))
-    })?;
-    rx.recv()
-        .map_err(|_| Error::Engine("espeak-ng worker has stopped".into()))?
+    let job = Job { voice: voice.to_string(), params, text: text.to_string(), reply };
+    with_worker(|w| w.jobs.send(job).map_err(|_| Error::Engine("espeak-ng worker has stopped".into())))?;
+    rx.recv().map_err(|_| Error::Engine("espeak-ng worker has stopped".into()))?
 }
 
 /// The version string of the loaded libespeak-ng.
@@ -114,15 +100,12 @@ fn start() -> Result<Worker> {
                     ffi::AUDIO_OUTPUT_SYNCHRONOUS,
                     200,
                     std::ptr::null(),
-                    ffi::INITIALIZE_PHONEME_EVENTS
-                        | ffi::INITIALIZE_PHONEME_IPA
-                        | ffi::INITIALIZE_DONT_EXIT,
+                    ffi::INITIALIZE_PHONEME_EVENTS | ffi::INITIALIZE_PHONEME_IPA | ffi::INITIALIZE_DONT_EXIT,
                 )
             };
             if rate <= 0 {
-                let _ = ready_tx.send(Err(Error::Engine(
-                    "espeak-ng failed to initialize (is espeak-ng-data installed?)".into(),
-                )));
+                let _ = ready_tx
+                    .send(Err(Error::Engine("espeak-ng failed to initialize (is espeak-ng-data installed?)".into())));
                 return;
             }
             // SAFETY: `callback` matches t_espeak_callback.
@@ -136,31 +119,18 @@ fn start() -> Result<Worker> {
             }
         })
         .map_err(|e| Error::Engine(format!("cannot start the espeak-ng thread: {e}")))?;
-    let sample_rate = ready_rx
-        .recv()
-        .map_err(|_| Error::Engine("espeak-ng thread died while starting".into()))??;
-    Ok(Worker {
-        jobs: tx,
-        sample_rate,
-    })
+    let sample_rate = ready_rx.recv().map_err(|_| Error::Engine("espeak-ng thread died while starting".into()))??;
+    Ok(Worker { jobs: tx, sample_rate })
 }
 
-fn run_job(
-    job: &Job,
-    current_voice: &mut String,
-    current_params: &mut Option<Params>,
-) -> Result<Raw> {
+fn run_job(job: &Job, current_voice: &mut String, current_params: &mut Option<Params>) -> Result<Raw> {
     if *current_voice != job.voice {
-        let name = CString::new(job.voice.as_str())
-            .map_err(|_| Error::Engine("voice name contains NUL".into()))?;
+        let name = CString::new(job.voice.as_str()).map_err(|_| Error::Engine("voice name contains NUL".into()))?;
         // SAFETY: called on the espeak thread with a valid C string.
         let rc = unsafe { ffi::espeak_SetVoiceByName(name.as_ptr()) };
         if rc != ffi::EE_OK {
             current_voice.clear();
-            return Err(Error::Engine(format!(
-                "espeak-ng has no voice {:?}",
-                job.voice
-            )));
+            return Err(Error::Engine(format!("espeak-ng has no voice {:?}", job.voice)));
         }
         *current_voice = job.voice.clone();
         *current_params = None;
@@ -174,8 +144,7 @@ fn run_job(
         }
         *current_params = Some(job.params);
     }
-    let text = CString::new(job.text.replace('\0', " "))
-        .map_err(|_| Error::Engine("text contains NUL".into()))?;
+    let text = CString::new(job.text.replace('\0', " ")).map_err(|_| Error::Engine("text contains NUL".into()))?;
     let mut raw = Raw::default();
     let bytes = text.as_bytes_with_nul();
     // SAFETY: synchronous mode: espeak_Synth calls `callback` on this thread before it returns, with
@@ -200,11 +169,7 @@ fn run_job(
     Ok(raw)
 }
 
-unsafe extern "C" fn callback(
-    wav: *mut c_short,
-    numsamples: c_int,
-    events: *mut ffi::Event,
-) -> c_int {
+unsafe extern "C" fn callback(wav: *mut c_short, numsamples: c_int, events: *mut ffi::Event) -> c_int {
     if events.is_null() {
         return 0;
     }
@@ -240,8 +205,7 @@ unsafe extern "C" fn callback(
             e = e.add(1);
         }
         if !wav.is_null() && numsamples > 0 {
-            raw.samples
-                .extend_from_slice(std::slice::from_raw_parts(wav, numsamples as usize));
+            raw.samples.extend_from_slice(std::slice::from_raw_parts(wav, numsamples as usize));
         }
     }
     0

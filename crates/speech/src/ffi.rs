@@ -64,16 +64,10 @@ pub struct Voice {
     pub spare: *mut c_void,
 }
 
-pub type SynthCallback =
-    unsafe extern "C" fn(wav: *mut c_short, numsamples: c_int, events: *mut Event) -> c_int;
+pub type SynthCallback = unsafe extern "C" fn(wav: *mut c_short, numsamples: c_int, events: *mut Event) -> c_int;
 
 unsafe extern "C" {
-    pub fn espeak_Initialize(
-        output: c_int,
-        buflength: c_int,
-        path: *const c_char,
-        options: c_int,
-    ) -> c_int;
+    pub fn espeak_Initialize(output: c_int, buflength: c_int, path: *const c_char, options: c_int) -> c_int;
     pub fn espeak_SetSynthCallback(cb: SynthCallback);
     pub fn espeak_SetVoiceByName(name: *const c_char) -> c_int;
     pub fn espeak_SetParameter(parameter: c_int, value: c_int, relative: c_int) -> c_int;

@@ -143,12 +143,7 @@ pub fn chinese_number(digits: &str) -> String {
 
 /// 1..=9999 in Han characters; `leading` allows `十二` instead of `一十二` for the first group.
 fn four_digits(n: u32, leading: bool) -> String {
-    let parts = [
-        (n / 1000, "千"),
-        ((n / 100) % 10, "百"),
-        ((n / 10) % 10, "十"),
-        (n % 10, ""),
-    ];
+    let parts = [(n / 1000, "千"), ((n / 100) % 10, "百"), ((n / 10) % 10, "十"), (n % 10, "")];
     let mut out = String::new();
     let mut zero_pending = false;
     for (i, &(d, unit)) in parts.iter().enumerate() {
@@ -187,15 +182,7 @@ mod tests {
     #[test]
     fn runs_split_by_script() {
         let runs = split_runs("我用doppel做视频, ok", Lang::Latin);
-        assert_eq!(
-            runs,
-            vec![
-                (Lang::Zh, 0, 2),
-                (Lang::Latin, 2, 8),
-                (Lang::Zh, 8, 12),
-                (Lang::Latin, 12, 15)
-            ]
-        );
+        assert_eq!(runs, vec![(Lang::Zh, 0, 2), (Lang::Latin, 2, 8), (Lang::Zh, 8, 13), (Lang::Latin, 13, 15)]);
         assert_eq!(split_runs("123", Lang::Zh), vec![(Lang::Zh, 0, 3)]);
     }
 

@@ -30,12 +30,7 @@ pub enum Error {
     UnknownVoice { id: String },
     /// A voice setting is outside its range.
     #[error("{field}: {value} is out of range {min}–{max}")]
-    OutOfRange {
-        field: &'static str,
-        value: u32,
-        min: u32,
-        max: u32,
-    },
+    OutOfRange { field: &'static str, value: u32, min: u32, max: u32 },
     /// The synthesis engine failed.
     #[error("speech engine: {0}")]
     Engine(String),
@@ -57,29 +52,18 @@ pub struct VoiceSettings {
 
 impl Default for VoiceSettings {
     fn default() -> Self {
-        VoiceSettings {
-            speed: 100,
-            pitch: 100,
-            volume: 140,
-        }
+        VoiceSettings { speed: 100, pitch: 100, volume: 140 }
     }
 }
 
 impl VoiceSettings {
     /// Checks the ranges MetaStudio documents.
     pub fn validate(&self) -> Result<()> {
-        for (field, value, min, max) in [
-            ("speed", self.speed, 50, 200),
-            ("pitch", self.pitch, 50, 200),
-            ("volume", self.volume, 90, 240),
-        ] {
+        for (field, value, min, max) in
+            [("speed", self.speed, 50, 200), ("pitch", self.pitch, 50, 200), ("volume", self.volume, 90, 240)]
+        {
             if !(min..=max).contains(&value) {
-                return Err(Error::OutOfRange {
-                    field,
-                    value,
-                    min,
-                    max,
-                });
+                return Err(Error::OutOfRange { field, value, min, max });
             }
         }
         Ok(())
@@ -109,9 +93,7 @@ pub trait Tts: Send + Sync + std::fmt::Debug {
             .voices()
             .into_iter()
             .find(|v| v.id.eq_ignore_ascii_case(voice_id))
-            .ok_or_else(|| Error::UnknownVoice {
-                id: voice_id.to_string(),
-            })?;
+            .ok_or_else(|| Error::UnknownVoice { id: voice_id.to_string() })?;
         let plan = Plan::from_plain_text(voices::preview_text(&voice.language));
         self.synthesize(&voice.id, &plan, VoiceSettings::default())
     }

@@ -9,6 +9,9 @@ pub struct TextItem {
     pub start_ms: u32,
     pub end_ms: u32,
     pub text: String,
+    /// For Mandarin words: the tone-numbered pinyin that was spoken (`hao3`), syllables separated by spaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinyin: Option<String>,
 }
 
 /// A timed phoneme, in IPA as espeak-ng names it.
@@ -69,10 +72,7 @@ impl Timeline {
     /// non-overlapping where they should be, every item inside the audio, every word inside a sentence.
     pub fn check(&self) -> Result<(), String> {
         let d = self.duration_ms;
-        let spans = |name: &str,
-                     items: &mut dyn Iterator<Item = (u32, u32)>,
-                     overlap_ok: bool|
-         -> Result<(), String> {
+        let spans = |name: &str, items: &mut dyn Iterator<Item = (u32, u32)>, overlap_ok: bool| -> Result<(), String> {
             let mut prev_end = 0;
             let mut prev_start = 0;
             for (i, (s, e)) in items.enumerate() {
@@ -80,65 +80,29 @@ impl Timeline {
                     return Err(format!("{name}[{i}] {s}..{e} is not inside 0..{d}"));
                 }
                 if s < prev_start || (!overlap_ok && s < prev_end) {
-                    return Err(format!(
-                        "{name}[{i}] starts at {s}, before the previous one ends ({prev_end})"
-                    ));
+                    return Err(format!("{name}[{i}] starts at {s}, before the previous one ends ({prev_end})"));
                 }
                 prev_start = s;
                 prev_end = e;
             }
             Ok(())
         };
-        spans(
-            "sentences",
-            &mut self.sentences.iter().map(|t| (t.start_ms, t.end_ms)),
-            false,
-        )?;
-        spans(
-            "words",
-            &mut self.words.iter().map(|t| (t.start_ms, t.end_ms)),
-            false,
-        )?;
-        spans(
-            "phonemes",
-            &mut self.phonemes.iter().map(|t| (t.start_ms, t.end_ms)),
-            false,
-        )?;
-        spans(
-            "visemes",
-            &mut self.visemes.iter().map(|t| (t.start_ms, t.end_ms)),
-            false,
-        )?;
-        spans(
-            "marks",
-            &mut self.marks.iter().map(|m| (m.at_ms, m.at_ms)),
-            true,
-        )?;
+        spans("sentences", &mut self.sentences.iter().map(|t| (t.start_ms, t.end_ms)), false)?;
+        spans("words", &mut self.words.iter().map(|t| (t.start_ms, t.end_ms)), false)?;
+        spans("phonemes", &mut self.phonemes.iter().map(|t| (t.start_ms, t.end_ms)), false)?;
+        spans("visemes", &mut self.visemes.iter().map(|t| (t.start_ms, t.end_ms)), false)?;
+        spans("marks", &mut self.marks.iter().map(|m| (m.at_ms, m.at_ms)), true)?;
         if let (Some(first), Some(last)) = (self.visemes.first(), self.visemes.last()) {
             if first.start_ms != 0 || last.end_ms != d {
-                return Err(format!(
-                    "visemes cover {}..{}, not 0..{d}",
-                    first.start_ms, last.end_ms
-                ));
+                return Err(format!("visemes cover {}..{}, not 0..{d}", first.start_ms, last.end_ms));
             }
-            if self
-                .visemes
-                .windows(2)
-                .any(|w| w[0].end_ms != w[1].start_ms)
-            {
+            if self.visemes.windows(2).any(|w| w[0].end_ms != w[1].start_ms) {
                 return Err("visemes have a gap".into());
             }
         }
         for (i, w) in self.words.iter().enumerate() {
-            if !self
-                .sentences
-                .iter()
-                .any(|s| s.start_ms <= w.start_ms && w.end_ms <= s.end_ms)
-            {
-                return Err(format!(
-                    "word {i} {:?} ({}..{}) is inside no sentence",
-                    w.text, w.start_ms, w.end_ms
-                ));
+            if !self.sentences.iter().any(|s| s.start_ms <= w.start_ms && w.end_ms <= s.end_ms) {
+                return Err(format!("word {i} {:?} ({}..{}) is inside no sentence", w.text, w.start_ms, w.end_ms));
             }
         }
         Ok(())

@@ -4,8 +4,7 @@ use std::io::{self, Read, Write};
 
 /// Writes `samples` as a 16-bit mono WAV.
 pub fn write<W: Write>(mut out: W, sample_rate: u32, samples: &[i16]) -> io::Result<()> {
-    let data_len =
-        u32::try_from(samples.len() * 2).map_err(|_| io::Error::other("audio too long for WAV"))?;
+    let data_len = u32::try_from(samples.len() * 2).map_err(|_| io::Error::other("audio too long for WAV"))?;
     let mut header = Vec::with_capacity(44);
     header.extend_from_slice(b"RIFF");
     header.extend_from_slice(&(36 + data_len).to_le_bytes());
@@ -40,15 +39,8 @@ pub fn read<R: Read>(mut input: R) -> io::Result<(u32, Vec<i16>)> {
     let mut rate = None;
     while pos + 8 <= bytes.len() {
         let id = &bytes[pos..pos + 4];
-        let len = u32::from_le_bytes([
-            bytes[pos + 4],
-            bytes[pos + 5],
-            bytes[pos + 6],
-            bytes[pos + 7],
-        ]) as usize;
-        let body = bytes
-            .get(pos + 8..(pos + 8).saturating_add(len).min(bytes.len()))
-            .unwrap_or(&[]);
+        let len = u32::from_le_bytes([bytes[pos + 4], bytes[pos + 5], bytes[pos + 6], bytes[pos + 7]]) as usize;
+        let body = bytes.get(pos + 8..(pos + 8).saturating_add(len).min(bytes.len())).unwrap_or(&[]);
         if id == b"fmt " && body.len() >= 16 {
             let format = u16::from_le_bytes([body[0], body[1]]);
             let channels = u16::from_le_bytes([body[2], body[3]]);
@@ -59,10 +51,7 @@ pub fn read<R: Read>(mut input: R) -> io::Result<(u32, Vec<i16>)> {
             rate = Some(u32::from_le_bytes([body[4], body[5], body[6], body[7]]));
         } else if id == b"data" {
             let rate = rate.ok_or_else(|| bad("data before fmt"))?;
-            let samples = body
-                .chunks_exact(2)
-                .map(|c| i16::from_le_bytes([c[0], c[1]]))
-                .collect();
+            let samples = body.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
             return Ok((rate, samples));
         }
         pos += 8 + len + (len & 1);

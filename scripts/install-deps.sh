@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what doppel needs to build and test on Debian or Ubuntu, only what is missing, and nothing twice.
+# Called by `make run` and `make test`; safe to run by hand. Set DOPPEL_NO_APT=1 to skip the apt step.
+set -euo pipefail
+
+# System packages: the C libraries doppel links (libespeak-ng) and the tools to build them.
+packages=(build-essential pkg-config libespeak-ng-dev espeak-ng-data)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ] && [ -z "${DOPPEL_NO_APT:-}" ]; then
+  echo "install-deps: installing ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The Rust toolchain: rustup's if present, Debian's otherwise.
+if ! command -v cargo >/dev/null && [ -x "$HOME/.cargo/bin/cargo" ]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+if ! command -v cargo >/dev/null; then
+  echo "install-deps: no cargo found; installing Debian's rustc and cargo"
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq cargo rustc
+fi
+need="1.85"
+have=$(rustc --version | awk '{print $2}')
+if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -1)" != "$need" ]; then
+  echo "install-deps: rustc $have is older than $need; install a newer toolchain with rustup" >&2
+  exit 1
+fi
+for component in rustfmt clippy; do
+  if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1 && command -v rustup >/dev/null; then
+    rustup component add "$component"
+  fi
+done
