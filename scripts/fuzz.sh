@@ -20,9 +20,16 @@ cargo fuzz build --fuzz-dir fuzz -O
 for t in $targets; do
   mkdir -p "fuzz/corpus/$t" "fuzz/seeds/$t"
   echo "fuzz: $t for ${seconds}s"
+  log="fuzz/artifacts/$t.log"
+  mkdir -p fuzz/artifacts
+  status=0
   cargo fuzz run --fuzz-dir fuzz -O "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
-    -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 2>&1 |
-    grep -E '^(#[0-9]+ +DONE|Done|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY|thread .* panicked)' || true
-  test "${PIPESTATUS[0]}" -eq 0 || { echo "fuzz: $t found a crash; see fuzz/artifacts/$t" >&2; exit 1; }
+    -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1 || status=$?
+  grep -E '^(Done|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY|thread .* panicked)' "$log" || true
+  if [ "$status" -ne 0 ]; then
+    tail -40 "$log" >&2
+    echo "fuzz: $t failed (exit $status); the crashing input is in fuzz/artifacts/$t" >&2
+    exit 1
+  fi
 done
 echo "fuzz: all targets ran ${seconds}s without a crash"

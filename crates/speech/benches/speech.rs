@@ -70,9 +70,9 @@ fn measure(tts: &EspeakTts, name: &'static str, voice: &str, text: &str, units: 
 
 fn main() {
     let tts = EspeakTts::new();
-    let en: String = PARAGRAPH.repeat(10);
+    let en: String = PARAGRAPH.repeat(11);
     let en_words = strip_tags(&en).split_whitespace().count();
-    let zh: String = ZH_PARAGRAPH.repeat(7);
+    let zh: String = ZH_PARAGRAPH.repeat(9);
     let zh_chars = strip_tags(&zh).chars().filter(|&c| doppel_speech::lang::is_han(c)).count();
     let rows = [
         measure(&tts, "English, espeak-en-us-ava", "espeak-en-us-ava", &en, format!("{en_words} words")),
