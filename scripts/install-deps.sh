@@ -3,8 +3,13 @@
 # Called by `make run` and `make test`; safe to run by hand. Set DOPPEL_NO_APT=1 to skip the apt step.
 set -euo pipefail
 
-# System packages: the C libraries doppel links (libespeak-ng) and the tools to build them.
-packages=(build-essential pkg-config libespeak-ng-dev espeak-ng-data)
+# System packages: the C libraries doppel links (libespeak-ng; FFmpeg 5.1 with x264, libvpx and libopus) and
+# the tools to build them (clang for bindgen).
+packages=(
+  build-essential pkg-config clang libclang-dev
+  libespeak-ng-dev espeak-ng-data
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev
+)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,6 +1,7 @@
 //! Integration tests of doppel-script: the script model, every documented limit, the SSML parser, and a
 //! no-panic property test. Shared helpers live here.
 
+mod docs;
 mod limits;
 mod no_panic;
 mod script;
