@@ -1,0 +1,278 @@
+//! Motion: what the avatar does at every frame, from a speech timeline. Mouth shapes frame by frame; actions
+//! from cues; emotion changes with a short cross-fade; seeded natural blinking; breathing; small head movement
+//! that follows speech; and idle gestures at an interval while speaking when no action plays.
+//!
+//! Pure and deterministic: the same input and seed give the same frames.
+
+use crate::manifest::{ActionDef, BoneTransform};
+use crate::{Emotion, Error, EyeState, FrameState, MouthShape, Result, Rig, Shape};
+
+/// Something the script asks for at a time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cue {
+    pub at_ms: u32,
+    pub kind: CueKind,
+}
+
+/// What a cue asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CueKind {
+    /// Start an action (by name or tag).
+    Action(String),
+    /// Change the expression.
+    Emotion(Emotion),
+}
+
+/// Tuning of the motion.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MotionOptions {
+    pub fps: u32,
+    /// A small idle gesture this often while speaking (MetaStudio `action_interval`); `None` for none.
+    pub idle_interval_ms: Option<u32>,
+    /// Seed of blinks and idle choices.
+    pub seed: u64,
+    /// Length of an emotion cross-fade.
+    pub emotion_transition_ms: u32,
+}
+
+impl Default for MotionOptions {
+    fn default() -> Self {
+        MotionOptions { fps: 25, idle_interval_ms: Some(4000), seed: 1, emotion_transition_ms: 240 }
+    }
+}
+
+/// The input of [`Motion::plan`].
+#[derive(Debug, Clone, Copy)]
+pub struct MotionInput<'a> {
+    pub duration_ms: u32,
+    /// The mouth shape of each frame.
+    pub mouth: &'a [Shape],
+    /// Spoken words as `(start_ms, end_ms)`.
+    pub words: &'a [(u32, u32)],
+    pub cues: &'a [Cue],
+}
+
+#[derive(Debug, Clone)]
+struct Playing {
+    start_ms: u32,
+    action: ActionDef,
+}
+
+/// The planned motion of one take: ask it for any frame.
+#[derive(Debug, Clone)]
+pub struct Motion {
+    fps: u32,
+    frames: usize,
+    bones: usize,
+    body: Option<usize>,
+    head: Option<usize>,
+    mouth: Vec<Shape>,
+    actions: Vec<Playing>,
+    blinks: Vec<u32>,
+    emotions: Vec<(u32, Emotion)>,
+    transition_ms: u32,
+    nods: Vec<u32>,
+    speaking: Vec<(u32, u32)>,
+}
+
+/// SplitMix64: a small, well-mixed, seedable generator.
+#[derive(Debug, Clone)]
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `lo..hi`.
+    fn range(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * ((self.next() >> 40) as f32 / (1u64 << 24) as f32)
+    }
+}
+
+/// Ease-in-out between keyframes: `(1 − cos πu) / 2`.
+fn ease(u: f32) -> f32 {
+    (1.0 - (u.clamp(0.0, 1.0) * std::f32::consts::PI).cos()) / 2.0
+}
+
+/// The bone offsets of an action `t_ms` after it started (rest outside it).
+pub fn sample_action(action: &ActionDef, bones: &[String], t_ms: f32, out: &mut [BoneTransform]) {
+    let kf = &action.keyframes;
+    if kf.is_empty() || t_ms < 0.0 || t_ms > action.duration_ms as f32 {
+        return;
+    }
+    let i = kf.iter().rposition(|k| k.t_ms as f32 <= t_ms).unwrap_or(0);
+    let a = &kf[i];
+    let b = kf.get(i + 1).unwrap_or(a);
+    let span = (b.t_ms as f32 - a.t_ms as f32).max(1.0);
+    let u = if std::ptr::eq(a, b) { 0.0 } else { ease((t_ms - a.t_ms as f32) / span) };
+    for (bi, name) in bones.iter().enumerate() {
+        let ta = a.bones.get(name).copied().unwrap_or(BoneTransform::REST);
+        let tb = b.bones.get(name).copied().unwrap_or(BoneTransform::REST);
+        if let Some(o) = out.get_mut(bi) {
+            *o = o.add(ta.lerp(tb, u));
+        }
+    }
+}
+
+impl Motion {
+    /// Plans the motion of a take for `rig`. Unknown action names are an error naming the avatar's actions.
+    pub fn plan(rig: &Rig, input: &MotionInput<'_>, opts: &MotionOptions) -> Result<Motion> {
+        let fps = opts.fps.max(1);
+        let frames = (input.duration_ms as u64 * fps as u64).div_ceil(1000) as usize;
+        let mut rng = Rng(opts.seed ^ 0xD0_99E1);
+        // Requested actions.
+        let mut actions = Vec::new();
+        let mut emotions = Vec::new();
+        for cue in input.cues {
+            match &cue.kind {
+                CueKind::Action(name) => {
+                    let action = rig.action(name).ok_or_else(|| Error::UnknownAction {
+                        avatar: rig.id.clone(),
+                        action: name.clone(),
+                        available: rig.actions.iter().map(|a| a.name.clone()).collect(),
+                    })?;
+                    actions.push(Playing { start_ms: cue.at_ms, action: action.clone() });
+                }
+                CueKind::Emotion(e) => emotions.push((cue.at_ms, *e)),
+            }
+        }
+        emotions.sort_by_key(|e| e.0);
+        // Idle gestures while speaking, where nothing else plays.
+        let idles: Vec<&ActionDef> = rig.actions.iter().filter(|a| a.name.starts_with("idle")).collect();
+        let speaking: Vec<(u32, u32)> = input.words.to_vec();
+        if let (Some(interval), false, Some(first), Some(last)) =
+            (opts.idle_interval_ms, idles.is_empty(), speaking.first(), speaking.last())
+        {
+            let interval = interval.max(500) as f32;
+            let mut t = first.0 as f32 + interval * rng.range(0.6, 1.0);
+            while t < last.1 as f32 {
+                let pick = idles[(rng.next() % idles.len() as u64) as usize];
+                let (s, e) = (t as u32, t as u32 + pick.duration_ms);
+                let busy = actions.iter().any(|p| p.start_ms < e + 300 && s < p.start_ms + p.action.duration_ms + 300);
+                if !busy && e <= input.duration_ms {
+                    actions.push(Playing { start_ms: s, action: pick.clone() });
+                    t = e as f32 + interval * rng.range(0.75, 1.25);
+                } else {
+                    t += 500.0;
+                }
+            }
+        }
+        actions.sort_by_key(|a| a.start_ms);
+        // Blinks: every 2–6 s, sometimes doubled.
+        let mut blinks = Vec::new();
+        let mut t = rng.range(600.0, 2500.0);
+        while (t as u32) < input.duration_ms {
+            blinks.push(t as u32);
+            if rng.range(0.0, 1.0) < 0.15 {
+                blinks.push(t as u32 + 280);
+            }
+            t += rng.range(2000.0, 6000.0);
+        }
+        // Small nods on word onsets, at most one per 600 ms.
+        let mut nods = Vec::new();
+        let mut last_nod = 0u32;
+        for &(s, e) in &speaking {
+            if e.saturating_sub(s) >= 120 && (nods.is_empty() || s >= last_nod + 600) && rng.range(0.0, 1.0) < 0.7 {
+                nods.push(s);
+                last_nod = s;
+            }
+        }
+        Ok(Motion {
+            fps,
+            frames,
+            bones: rig.bone_count(),
+            body: rig.bone_index("body"),
+            head: rig.bone_index("head"),
+            mouth: input.mouth.to_vec(),
+            actions,
+            blinks,
+            emotions,
+            transition_ms: opts.emotion_transition_ms.max(1),
+            nods,
+            speaking,
+        })
+    }
+
+    /// Number of frames.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Start times of the actions that will play (requested and idle), with their names.
+    pub fn scheduled_actions(&self) -> Vec<(u32, &str)> {
+        self.actions.iter().map(|p| (p.start_ms, p.action.name.as_str())).collect()
+    }
+
+    /// The state of frame `i`.
+    pub fn state(&self, rig: &Rig, i: usize) -> FrameState {
+        let t = (i as u64 * 1000 / self.fps as u64) as u32;
+        let tf = t as f32;
+        let mut pose = vec![BoneTransform::REST; self.bones];
+        // Breathing.
+        if let Some(b) = self.body {
+            let phase = (tf / 4200.0) * std::f32::consts::TAU;
+            pose[b].dy += phase.sin() * 3.0;
+            pose[b].scale *= 1.0 + 0.002 * phase.sin();
+        }
+        // Head: slow sway, livelier while speaking, plus nods on word onsets.
+        if let Some(h) = self.head {
+            let speaking = self.speaking.iter().any(|&(s, e)| t + 200 >= s && t <= e + 200);
+            let amp = if speaking { 1.0 } else { 0.45 };
+            let sway = (tf / 7300.0 * std::f32::consts::TAU).sin() * 1.3 + (tf / 3100.0 * std::f32::consts::TAU + 1.0).sin() * 0.7;
+            pose[h].rotate += sway * amp;
+            for &n in &self.nods {
+                if t >= n && t < n + 360 {
+                    let env = ((t - n) as f32 / 360.0 * std::f32::consts::PI).sin();
+                    pose[h].dy += env * 4.0;
+                    pose[h].rotate += env * 0.6;
+                }
+            }
+        }
+        // Actions.
+        let names: Vec<String> = rig_bone_names(rig);
+        let mut frame_override = None;
+        for p in &self.actions {
+            if t >= p.start_ms && t <= p.start_ms + p.action.duration_ms {
+                sample_action(&p.action, &names, (t - p.start_ms) as f32, &mut pose);
+                if let (false, Some(part)) = (p.action.frames.is_empty(), &p.action.frame_part) {
+                    let idx = (((t - p.start_ms) as u64 * 25 / 1000) as usize).min(p.action.frames.len() - 1);
+                    frame_override = Some((part.clone(), (p.action.name.clone(), idx)));
+                }
+            }
+        }
+        // Eyes.
+        let mut eyes = EyeState::Open;
+        for &b in &self.blinks {
+            if t >= b && t < b + 160 {
+                eyes = if t < b + 40 || t >= b + 120 { EyeState::Half } else { EyeState::Closed };
+            }
+        }
+        // Emotion.
+        let k = self.emotions.iter().rposition(|&(at, _)| at <= t);
+        let (emotion, previous, mix) = match k {
+            None => (Emotion::Neutral, Emotion::Neutral, 1.0),
+            Some(k) => {
+                let (at, e) = self.emotions[k];
+                let prev = if k > 0 { self.emotions[k - 1].1 } else { Emotion::Neutral };
+                (e, prev, ((t - at) as f32 / self.transition_ms as f32).min(1.0))
+            }
+        };
+        FrameState {
+            pose,
+            eyes,
+            mouth: MouthShape(self.mouth.get(i).copied().unwrap_or(Shape::X)),
+            emotion,
+            previous_emotion: previous,
+            emotion_mix: mix,
+            frame_override,
+        }
+    }
+}
+
+fn rig_bone_names(rig: &Rig) -> Vec<String> {
+    (0..rig.bone_count()).map(|i| rig.bone_name(i).to_string()).collect()
+}
