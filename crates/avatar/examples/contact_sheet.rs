@@ -20,7 +20,8 @@ fn main() {
     for (row, avatar) in avatars.iter().enumerate() {
         let rig = avatar.rasterize(scale).expect("rasterize");
         let bones: Vec<String> = avatar.manifest.bones.iter().map(|b| b.name.clone()).collect();
-        let rest = FrameState { pose: vec![BoneTransform::REST; bones.len()], emotion_mix: 1.0, ..FrameState::default() };
+        let rest =
+            FrameState { pose: vec![BoneTransform::REST; bones.len()], emotion_mix: 1.0, ..FrameState::default() };
         let y0 = (row as u32 * (ch + face_h)) as f32;
         rig.draw(&rest, &mut sheet.as_mut(), 0.0, y0);
         for (i, action) in avatar.manifest.actions.iter().enumerate() {
@@ -28,7 +29,9 @@ fn main() {
             let peak = action
                 .keyframes
                 .iter()
-                .max_by_key(|k| k.bones.values().map(|b| (b.rotate.abs() + b.dx.abs() + b.dy.abs()) as i32).sum::<i32>())
+                .max_by_key(|k| {
+                    k.bones.values().map(|b| (b.rotate.abs() + b.dx.abs() + b.dy.abs()) as i32).sum::<i32>()
+                })
                 .map_or(0, |k| k.t_ms);
             let mut pose = vec![BoneTransform::REST; bones.len()];
             sample_action(action, &bones, peak as f32, &mut pose);
@@ -36,11 +39,12 @@ fn main() {
             rig.draw(&state, &mut sheet.as_mut(), (cw * (i as u32 + 1)) as f32, y0);
         }
         // Faces: emotions with their rest mouth, then the nine mouth shapes, cropped around the head.
-        let faces: Vec<(Emotion, Shape)> = [Emotion::Neutral, Emotion::Happy, Emotion::Sad, Emotion::Calm, Emotion::Anger]
-            .into_iter()
-            .map(|e| (e, Shape::X))
-            .chain(Shape::ALL.into_iter().filter(|s| *s != Shape::X).map(|s| (Emotion::Neutral, s)))
-            .collect();
+        let faces: Vec<(Emotion, Shape)> =
+            [Emotion::Neutral, Emotion::Happy, Emotion::Sad, Emotion::Calm, Emotion::Anger]
+                .into_iter()
+                .map(|e| (e, Shape::X))
+                .chain(Shape::ALL.into_iter().filter(|s| *s != Shape::X).map(|s| (Emotion::Neutral, s)))
+                .collect();
         let face_w = cw * cols as u32 / faces.len() as u32;
         let face_rig = avatar.rasterize(1.0).expect("rasterize");
         for (i, (emotion, shape)) in faces.into_iter().enumerate() {

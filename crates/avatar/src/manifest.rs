@@ -107,6 +107,7 @@ impl BoneTransform {
     }
 
     /// Adds another offset on top of this one (rotations and shifts add, scales multiply).
+    #[allow(clippy::should_implement_trait)]
     pub fn add(self, other: BoneTransform) -> BoneTransform {
         BoneTransform {
             rotate: self.rotate + other.rotate,
@@ -217,6 +218,12 @@ impl Manifest {
             }
         }
         for (slot, map) in &self.slots {
+            // The rig shows any other slot in its `default` state; without one the state drawn would be arbitrary.
+            if !REQUIRED_SLOTS.iter().any(|(s, _)| s == slot) && !map.contains_key("default") {
+                p.push(format!(
+                    "slots.{slot}.default: missing (slots other than eyes, brows and mouth always show it)"
+                ));
+            }
             for (state, file) in map {
                 if !exists(file) {
                     p.push(format!("slots.{slot}.{state}: file {file:?} is missing from the package"));

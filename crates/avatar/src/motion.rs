@@ -222,7 +222,8 @@ impl Motion {
         if let Some(h) = self.head {
             let speaking = self.speaking.iter().any(|&(s, e)| t + 200 >= s && t <= e + 200);
             let amp = if speaking { 1.0 } else { 0.45 };
-            let sway = (tf / 7300.0 * std::f32::consts::TAU).sin() * 1.3 + (tf / 3100.0 * std::f32::consts::TAU + 1.0).sin() * 0.7;
+            let sway = (tf / 7300.0 * std::f32::consts::TAU).sin() * 1.3
+                + (tf / 3100.0 * std::f32::consts::TAU + 1.0).sin() * 0.7;
             pose[h].rotate += sway * amp;
             for &n in &self.nods {
                 if t >= n && t < n + 360 {

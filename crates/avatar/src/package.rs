@@ -73,7 +73,8 @@ impl Avatar {
     /// Loads a package from the bytes of a zip archive; `avatar.json` may be at the root or in one folder.
     pub fn from_zip(name: &str, bytes: &[u8]) -> Result<Avatar> {
         let bad = |m: String| Error::Invalid { avatar: name.to_string(), problems: vec![m] };
-        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(format!("not a zip archive: {e}")))?;
+        let mut zip =
+            zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(format!("not a zip archive: {e}")))?;
         let mut entries: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         let mut total = 0u64;
         for i in 0..zip.len() {
@@ -102,12 +103,12 @@ impl Avatar {
 
     /// Builds an avatar from a file reader (`read("parts/body.svg")`), validating everything.
     pub fn from_files(name: &str, read: impl Fn(&str) -> Option<Vec<u8>>) -> Result<Avatar> {
-        let json = read("avatar.json")
-            .ok_or_else(|| Error::Invalid { avatar: name.to_string(), problems: vec!["avatar.json is missing".into()] })?;
-        let manifest: Manifest = serde_json::from_slice(&json).map_err(|e| Error::Invalid {
+        let json = read("avatar.json").ok_or_else(|| Error::Invalid {
             avatar: name.to_string(),
-            problems: vec![format!("avatar.json: {e}")],
+            problems: vec!["avatar.json is missing".into()],
         })?;
+        let manifest: Manifest = serde_json::from_slice(&json)
+            .map_err(|e| Error::Invalid { avatar: name.to_string(), problems: vec![format!("avatar.json: {e}")] })?;
         let mut files = BTreeMap::new();
         let mut wanted: Vec<&String> = manifest.parts.iter().filter_map(|p| p.file.as_ref()).collect();
         wanted.extend(manifest.slots.values().flat_map(|m| m.values()));

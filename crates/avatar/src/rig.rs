@@ -72,7 +72,10 @@ fn rasterize(avatar: &Avatar, file: &str, scale: f32) -> Result<Sprite> {
         let paint = PixmapPaint { quality: FilterQuality::Bicubic, ..PixmapPaint::default() };
         full.draw_pixmap(0, 0, png.as_ref(), &paint, Transform::from_scale(sx, sy), None);
     } else {
-        let tree = usvg::Tree::from_data(bytes, &usvg::Options::default()).map_err(|e| bad(e.to_string()))?;
+        // A part may not reach outside its package: `<image href>` to files or URLs resolves to nothing.
+        let mut svg_opts = usvg::Options::default();
+        svg_opts.image_href_resolver.resolve_string = Box::new(|_, _| None);
+        let tree = usvg::Tree::from_data(bytes, &svg_opts).map_err(|e| bad(e.to_string()))?;
         let size = tree.size();
         let t = Transform::from_scale(w as f32 / size.width(), h as f32 / size.height());
         resvg::render(&tree, t, &mut full.as_mut());
@@ -114,7 +117,10 @@ impl Rig {
     pub(crate) fn new(avatar: &Avatar, scale: f32) -> Result<Rig> {
         let m = &avatar.manifest;
         if !(scale > 0.0 && scale <= 4.0) {
-            return Err(Error::Invalid { avatar: m.id.clone(), problems: vec![format!("scale {scale} is out of range")] });
+            return Err(Error::Invalid {
+                avatar: m.id.clone(),
+                problems: vec![format!("scale {scale} is out of range")],
+            });
         }
         let mut sprites = Vec::new();
         let mut by_file: HashMap<String, usize> = HashMap::new();
@@ -190,7 +196,8 @@ impl Rig {
     /// An action by name or tag (case-insensitive).
     pub fn action(&self, name_or_tag: &str) -> Option<&ActionDef> {
         self.actions.iter().find(|a| {
-            a.name.eq_ignore_ascii_case(name_or_tag) || a.tag.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(name_or_tag))
+            a.name.eq_ignore_ascii_case(name_or_tag)
+                || a.tag.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(name_or_tag))
         })
     }
 
@@ -242,10 +249,11 @@ impl Rig {
         let previous = FaceKey { emotion: state.previous_emotion, ..current };
         for part in &self.parts {
             let bone = world.get(part.bone).copied().unwrap_or_default();
-            let frame_override = state.frame_override.as_ref().filter(|(p, _)| *p == part.name).and_then(|(_, action_frame)| {
-                let (name, i) = action_frame;
-                self.action_frames.get(name).and_then(|v| v.get(*i)).copied()
-            });
+            let frame_override =
+                state.frame_override.as_ref().filter(|(p, _)| *p == part.name).and_then(|(_, action_frame)| {
+                    let (name, i) = action_frame;
+                    self.action_frames.get(name).and_then(|v| v.get(*i)).copied()
+                });
             match (&part.kind, frame_override) {
                 (_, Some(id)) => self.blit(canvas, id, origin.pre_concat(bone), 1.0),
                 (PartKind::Fixed(id), None) => self.blit(canvas, *id, origin.pre_concat(bone), 1.0),

@@ -7,6 +7,7 @@
 
 pub mod decode;
 pub mod encode;
+pub mod image;
 pub mod probe;
 pub mod resample;
 

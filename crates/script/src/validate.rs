@@ -98,6 +98,12 @@ fn is_hex_color(s: &str) -> bool {
     b.len() == 7 && b.first() == Some(&b'#') && b.iter().skip(1).all(u8::is_ascii_hexdigit)
 }
 
+/// `#RRGGBB`, or `#RRGGBBAA` with alpha (a transparent background is `#00000000`).
+fn is_hex_color_alpha(s: &str) -> bool {
+    let b = s.as_bytes();
+    is_hex_color(s) || (b.len() == 9 && b.first() == Some(&b'#') && b.iter().skip(1).all(u8::is_ascii_hexdigit))
+}
+
 /// The first characters of a value, for messages.
 fn short(s: &str) -> String {
     const MAX: usize = 64;
@@ -362,9 +368,9 @@ impl Validator {
             None => self.push(format!("{p}.background_type"), ErrorKind::Missing),
             Some(BackgroundType::Color) => match b.background_color_config.as_deref() {
                 None => self.push(color_path.clone(), ErrorKind::Missing),
-                Some(c) if self.len(&color_path, Some(c), limits::COLOR_LEN) && !is_hex_color(c) => self.push(
+                Some(c) if self.len(&color_path, Some(c), limits::COLOR_LEN) && !is_hex_color_alpha(c) => self.push(
                     color_path.clone(),
-                    ErrorKind::InvalidFormat { value: short(c), expected: "a #RRGGBB colour" },
+                    ErrorKind::InvalidFormat { value: short(c), expected: "a #RRGGBB or #RRGGBBAA colour" },
                 ),
                 Some(_) => {}
             },

@@ -4,7 +4,8 @@ use std::path::Path;
 
 #[test]
 fn every_json_example_in_the_script_docs_is_a_valid_script() {
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/script.md")).expect("docs");
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/script.md")).expect("docs");
     let mut blocks = 0;
     let mut rest = doc.as_str();
     while let Some(start) = rest.find("```json\n") {

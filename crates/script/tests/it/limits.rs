@@ -131,10 +131,23 @@ fn colors_are_limited_in_length_and_shape() {
         assert_eq!(e.to_string(), format!("{path}: is too long: 17 characters, the maximum is 16"));
         let e = error_of(with(full_script(), pointer, json!("red")));
         assert_eq!(e.code(), "invalid_format");
-        assert_eq!(e.to_string(), format!("{path}: \"red\" is not a #RRGGBB colour"));
+        let expected = if path.ends_with("background_color_config") {
+            "a #RRGGBB or #RRGGBBAA colour"
+        } else {
+            "a #RRGGBB colour"
+        };
+        assert_eq!(e.to_string(), format!("{path}: \"red\" is not {expected}"));
         let e = error_of(with(full_script(), pointer, json!("#12345G")));
         assert_eq!(e.path, path);
     }
+    // A background may be transparent; other colours have no alpha.
+    assert_parses(with(
+        full_script(),
+        &format!("{TEXT0}/background_config/0/background_color_config"),
+        json!("#00000000"),
+    ));
+    let e = error_of(with(full_script(), "/video_config/subtitle_config/font_color", json!("#00000000")));
+    assert_eq!(e.code(), "invalid_format");
     // Empty colours mean "the default", except for a COLOR background, which needs one.
     assert_parses(with(full_script(), "/video_config/subtitle_config/font_color", json!("")));
     let e = error_of(with(full_script(), &format!("{TEXT0}/background_config/0/background_color_config"), json!("")));

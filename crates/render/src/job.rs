@@ -1,0 +1,496 @@
+//! A render job: resolve a script (avatar, voice, geometry, scenes, assets), then speak, animate, composite and
+//! encode every scene into one file.
+
+use std::path::{Path, PathBuf};
+
+use doppel_avatar::motion::{Cue, CueKind, Motion, MotionInput, MotionOptions};
+use doppel_avatar::{Avatar, Emotion};
+use doppel_media::{EncodeOptions, Encoder, VideoCodec};
+use doppel_script::{BackgroundType, ClipMode, Codec, LayerType, Plan, Script, ScriptType};
+use doppel_speech::{MarkKind, Speech, Tts, VoiceSettings};
+use tiny_skia::Pixmap;
+
+use crate::audio;
+use crate::compose::{Background, Geometry, Placed, SceneLook, Stage};
+use crate::{Error, Result};
+
+/// Frames per second of every doppel video.
+pub const FPS: u32 = 25;
+
+/// How to render.
+pub struct RenderOptions<'a> {
+    /// The speech engine.
+    pub tts: &'a dyn Tts,
+    /// Relative file paths in the script (background images, layers, music) resolve against this folder.
+    pub base_dir: PathBuf,
+    /// Extra avatar packages (besides the built-ins) that `model_asset_id` may name.
+    pub avatars: Vec<Avatar>,
+    /// x264 preset.
+    pub x264_preset: String,
+    /// Seed for blinks and idle gestures.
+    pub seed: u64,
+    /// Called after every frame.
+    pub progress: Option<&'a mut dyn FnMut(Progress)>,
+    /// Where to write a JPEG cover (the first frame), if wanted.
+    pub cover: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for RenderOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RenderOptions")
+            .field("base_dir", &self.base_dir)
+            .field("seed", &self.seed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> RenderOptions<'a> {
+    /// Defaults: files relative to the current directory, x264 `veryfast`, seed 1.
+    pub fn new(tts: &'a dyn Tts) -> RenderOptions<'a> {
+        RenderOptions {
+            tts,
+            base_dir: PathBuf::from("."),
+            avatars: Vec::new(),
+            x264_preset: "veryfast".into(),
+            seed: 1,
+            progress: None,
+            cover: None,
+        }
+    }
+}
+
+/// Progress of a render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub frame: u64,
+    pub total_frames: u64,
+}
+
+/// What a render produced.
+#[derive(Debug, Clone)]
+pub struct RenderReport {
+    pub width: u32,
+    pub height: u32,
+    pub frames: u64,
+    pub duration_ms: u64,
+    pub codec: VideoCodec,
+    pub alpha: bool,
+    pub avatar: String,
+    pub voice: String,
+    /// Each scene's speech, in order, with its start in the video.
+    pub scenes: Vec<(u64, doppel_speech::Timeline)>,
+}
+
+struct Scene {
+    path: String,
+    speech: Speech,
+    frames: usize,
+    look: SceneLook,
+    /// Where the avatar stands: top-left in layout px and its scale relative to its canvas.
+    human: (f32, f32, f32),
+    cues: Vec<Cue>,
+}
+
+fn parse_color(s: &str) -> Option<[u8; 4]> {
+    let h = s.strip_prefix('#')?;
+    let byte = |i: usize| u8::from_str_radix(h.get(i..i + 2)?, 16).ok();
+    match h.len() {
+        6 => Some([byte(0)?, byte(2)?, byte(4)?, 255]),
+        8 => Some([byte(0)?, byte(2)?, byte(4)?, byte(6)?]),
+        _ => None,
+    }
+}
+
+fn resolve_file(base: &Path, path: &str, field: &str) -> Result<PathBuf> {
+    if path.starts_with("http://") || path.starts_with("https://") {
+        return Err(Error::script(
+            field,
+            format!("{path:?} is a URL; the command line renders local files only (the server fetches assets)"),
+        ));
+    }
+    let p = Path::new(path);
+    let full = if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+    if !full.is_file() {
+        return Err(Error::asset(field, &full, "no such file"));
+    }
+    Ok(full)
+}
+
+fn load_image(file: &Path, field: &str) -> Result<Pixmap> {
+    let img = doppel_media::image::read_image(file).map_err(|e| Error::asset(field, file, e.to_string()))?;
+    let mut pm = Pixmap::new(img.width, img.height).ok_or_else(|| Error::asset(field, file, "empty image"))?;
+    for (dst, src) in pm.pixels_mut().iter_mut().zip(img.data.chunks_exact(4)) {
+        let c = tiny_skia::ColorU8::from_rgba(src[0], src[1], src[2], src[3]);
+        *dst = c.premultiply();
+    }
+    Ok(pm)
+}
+
+/// Renders `script` to `out` (`.mp4` or `.webm`).
+pub fn render(script: &Script, out: &Path, opts: &mut RenderOptions<'_>) -> Result<RenderReport> {
+    let errors = doppel_script::validate(script);
+    if let Some(e) = errors.into_iter().next() {
+        return Err(Error::script(e.path.clone(), e.kind.to_string()));
+    }
+    // Avatar.
+    let avatar_id = script.model_asset_id.as_deref().filter(|s| !s.is_empty()).unwrap_or("anna");
+    let avatar = opts
+        .avatars
+        .iter()
+        .find(|a| a.manifest.id.eq_ignore_ascii_case(avatar_id))
+        .or_else(|| doppel_avatar::builtin_by_id(avatar_id))
+        .ok_or_else(|| {
+            let known: Vec<String> = doppel_avatar::builtin().iter().map(|a| a.manifest.id.clone()).collect();
+            Error::script("model_asset_id", format!("unknown avatar {avatar_id:?} (built-in: {})", known.join(", ")))
+        })?
+        .clone();
+
+    // Output format.
+    let video = script.video_config.clone().unwrap_or_default();
+    let ext = out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let codec = match (video.codec, ext.as_deref()) {
+        (Some(Codec::H264), Some("webm")) | (Some(Codec::Vp8), Some("mp4")) => {
+            return Err(Error::script(
+                "video_config.codec",
+                format!("does not match the output file {}", out.display()),
+            ))
+        }
+        (Some(Codec::Qtrle), _) => {
+            return Err(Error::script("video_config.codec", "QTRLE (MOV) output is not supported; use H264 or VP8"))
+        }
+        (Some(Codec::Vp8), _) | (None, Some("webm")) => VideoCodec::Vp8,
+        _ => VideoCodec::H264,
+    };
+
+    // Geometry.
+    let canvas = avatar.manifest.canvas;
+    let geometry = match video.clip_mode_or_default() {
+        ClipMode::Resize => {
+            let (w, h) = match (video.width, video.height) {
+                (Some(w), Some(h)) if w > 0 && h > 0 => (w as u32, h as u32),
+                _ => (canvas.width, canvas.height),
+            };
+            let (lw, lh) = if w >= h { (1920.0, 1080.0) } else { (1080.0, 1920.0) };
+            Geometry { out_w: w, out_h: h, layout_w: lw, layout_h: lh, scale: w as f32 / lw, origin: (0.0, 0.0) }
+        }
+        ClipMode::Crop => {
+            let (lw, lh) = (canvas.width as f32, canvas.height as f32);
+            let w = video.width.filter(|&w| w > 0).unwrap_or(canvas.width as i64) as u32 & !1;
+            let h = video.height.filter(|&h| h > 0).unwrap_or(canvas.height as i64) as u32 & !1;
+            let origin = (video.dx.unwrap_or(0) as f32, video.dy.unwrap_or(0) as f32);
+            Geometry { out_w: w.max(2), out_h: h.max(2), layout_w: lw, layout_h: lh, scale: 1.0, origin }
+        }
+    };
+
+    // Voice.
+    let voice_cfg = script.voice_config.clone().unwrap_or_default();
+    let settings = VoiceSettings {
+        speed: voice_cfg.speed_or_default() as u32,
+        pitch: voice_cfg.pitch_or_default() as u32,
+        volume: voice_cfg.volume_or_default() as u32,
+    };
+    let plans = script.text_plans().map_err(|e| Error::script(e.path.clone(), e.kind.to_string()))?;
+    let first_plan = plans.first().map(|p| p.plan.clone()).unwrap_or_default();
+    let voice = voice_cfg
+        .voice_asset_id
+        .clone()
+        .filter(|v| !v.is_empty())
+        .or_else(|| avatar.manifest.default_voice.clone().filter(|_| !has_han(&first_plan)))
+        .unwrap_or_else(|| doppel_speech::default_voice_for(&first_plan).to_string());
+    if !opts.tts.voices().iter().any(|v| v.id.eq_ignore_ascii_case(&voice)) {
+        return Err(Error::script(
+            "voice_config.voice_asset_id",
+            format!("unknown voice {voice:?}; `doppel voices` lists them"),
+        ));
+    }
+
+    // Scenes, in sequence_no order; everything is resolved before the output file is created.
+    let mut items: Vec<(usize, &doppel_script::ShootScriptItem)> = script.shoot_scripts.iter().enumerate().collect();
+    items.sort_by_key(|(_, s)| s.sequence_no.unwrap_or(0));
+    let mut scenes = Vec::new();
+    let mut alpha = false;
+    for (index, item) in items {
+        let path = format!("shoot_scripts[{index}].shoot_script");
+        let Some(shoot) = &item.shoot_script else { continue };
+        if shoot.script_type_or_default() == ScriptType::Audio {
+            return Err(Error::script(format!("{path}.script_type"), "AUDIO scripts are not supported yet; use TEXT"));
+        }
+        let plan = plans
+            .iter()
+            .find(|p| p.index == index)
+            .map(|p| p.plan.clone())
+            .ok_or_else(|| Error::script(format!("{path}.text_config.text"), "missing"))?;
+        let speech = opts.tts.synthesize(&voice, &plan, settings)?;
+        let frames = (speech.timeline.duration_ms as u64 * FPS as u64).div_ceil(1000).max(1) as usize;
+        let (look, human, scene_alpha) = resolve_look(shoot, &path, &opts.base_dir, &geometry, &avatar, codec)?;
+        alpha |= scene_alpha;
+        let mut cues: Vec<Cue> = speech
+            .timeline
+            .marks
+            .iter()
+            .filter_map(|m| match m.kind {
+                MarkKind::Action => {
+                    Some(Cue { at_ms: m.at_ms, kind: CueKind::Action(m.tag.clone().unwrap_or(m.name.clone())) })
+                }
+                MarkKind::Emotion => {
+                    Emotion::from_name(&m.name).map(|e| Cue { at_ms: m.at_ms, kind: CueKind::Emotion(e) })
+                }
+                MarkKind::Mark => None,
+            })
+            .collect();
+        for (k, a) in shoot.audio_drive_action_config.iter().enumerate() {
+            let name = a.action_name.clone().or(a.action_tag.clone()).unwrap_or_default();
+            let at = (a.action_start_time.unwrap_or(0.0) * 1000.0) as u32;
+            if !name.is_empty() {
+                cues.push(Cue { at_ms: at, kind: CueKind::Action(name) });
+            } else {
+                return Err(Error::script(
+                    format!("{path}.audio_drive_action_config[{k}]"),
+                    "needs action_name or action_tag",
+                ));
+            }
+        }
+        scenes.push(Scene { path, speech, frames, look, human, cues });
+    }
+    if scenes.is_empty() {
+        return Err(Error::script("shoot_scripts", "no scene to render"));
+    }
+    let idle_interval_ms = match script.action_config.as_ref().and_then(|a| a.action_interval) {
+        Some(v) if v >= 255.0 => None,
+        Some(v) if v > 0.0 => Some((v * 1000.0) as u32),
+        _ => Some(4000),
+    };
+
+    // Rigs and motions (one rig per distinct avatar scale).
+    let mut rigs: Vec<(f32, doppel_avatar::Rig)> = Vec::new();
+    let mut plans_motion = Vec::new();
+    for s in &scenes {
+        let scale = s.human.2 * geometry.scale;
+        if !rigs.iter().any(|(k, _)| (k - scale).abs() < 1e-4) {
+            rigs.push((scale, avatar.rasterize(scale)?));
+        }
+        let rig = &rigs
+            .iter()
+            .find(|(k, _)| (k - scale).abs() < 1e-4)
+            .map(|r| &r.1)
+            .ok_or_else(|| Error::script("", "rig"))?;
+        let mouth = s.speech.timeline.frame_shapes();
+        let words: Vec<(u32, u32)> = s.speech.timeline.words.iter().map(|w| (w.start_ms, w.end_ms)).collect();
+        let input =
+            MotionInput { duration_ms: s.frames as u32 * 1000 / FPS, mouth: &mouth, words: &words, cues: &s.cues };
+        let mopts = MotionOptions { fps: FPS, idle_interval_ms, seed: opts.seed, ..MotionOptions::default() };
+        let motion = Motion::plan(rig, &input, &mopts).map_err(|e| match e {
+            doppel_avatar::Error::UnknownAction { .. } => {
+                Error::script(format!("{}.text_config.text", s.path), e.to_string())
+            }
+            other => Error::Avatar(other),
+        })?;
+        plans_motion.push((scale, motion));
+    }
+
+    // Music.
+    let total_frames: usize = scenes.iter().map(|s| s.frames).sum();
+    let mut track = Vec::with_capacity(total_frames * audio::samples_per_frame(FPS) * 2);
+    for s in &scenes {
+        track.extend(audio::scene_voice(&s.speech.samples, s.speech.sample_rate, s.frames, FPS)?);
+    }
+    if let Some(m) = &script.background_music_config {
+        if let Some(id) = m.music_asset_id.as_deref().filter(|s| !s.is_empty()) {
+            let file = resolve_file(&opts.base_dir, id, "background_music_config.music_asset_id")?;
+            let music = doppel_media::decode::decode_audio(&file, audio::RATE, audio::CHANNELS)
+                .map_err(|e| Error::asset("background_music_config.music_asset_id", &file, e.to_string()))?;
+            audio::mix_music(&mut track, &music, m.volume.unwrap_or(100).clamp(0, 100) as u32);
+        }
+    }
+
+    // Encode.
+    let alpha = alpha && codec == VideoCodec::Vp8;
+    let enc_opts = EncodeOptions {
+        width: geometry.out_w,
+        height: geometry.out_h,
+        fps: FPS,
+        codec,
+        bitrate_kbps: video.bitrate.map(|b| b.clamp(40, 30_000) as u32),
+        alpha,
+        x264_preset: opts.x264_preset.clone(),
+        audio_rate: Some(audio::RATE),
+        audio_channels: audio::CHANNELS,
+    };
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
+    }
+    let mut encoder = Encoder::create(out, &enc_opts)?;
+    let mut canvas =
+        Pixmap::new(geometry.out_w, geometry.out_h).ok_or_else(|| Error::script("video_config", "bad size"))?;
+    let mut scratch = Vec::new();
+    let per_frame = audio::samples_per_frame(FPS) * audio::CHANNELS as usize;
+    let mut done = 0u64;
+    let mut report_scenes = Vec::new();
+    for (s, (scale, motion)) in scenes.iter().zip(&plans_motion) {
+        let rig = &rigs
+            .iter()
+            .find(|(k, _)| (k - scale).abs() < 1e-4)
+            .map(|r| &r.1)
+            .ok_or_else(|| Error::script("", "rig"))?;
+        let stage = Stage::new(&geometry, &s.look).ok_or_else(|| Error::script("video_config", "bad size"))?;
+        let at = geometry.to_out(s.human.0, s.human.1);
+        report_scenes.push((done * 1000 / FPS as u64, s.speech.timeline.clone()));
+        for i in 0..s.frames {
+            let state = motion.state(rig, i);
+            stage.frame(&mut canvas, rig, &state, at, None);
+            if done == 0 {
+                if let Some(cover) = &opts.cover {
+                    write_cover(cover, &canvas)?;
+                }
+            }
+            crate::yuv::convert(canvas.data(), geometry.out_w, geometry.out_h, encoder.planes(), &mut scratch)?;
+            encoder.push_frame()?;
+            let a = done as usize * per_frame;
+            encoder.push_audio(&track[a..(a + per_frame).min(track.len())])?;
+            done += 1;
+            if let Some(p) = opts.progress.as_mut() {
+                p(Progress { frame: done, total_frames: total_frames as u64 });
+            }
+        }
+    }
+    encoder.finish()?;
+    Ok(RenderReport {
+        width: geometry.out_w,
+        height: geometry.out_h,
+        frames: done,
+        duration_ms: done * 1000 / FPS as u64,
+        codec,
+        alpha,
+        avatar: avatar.manifest.id.clone(),
+        voice,
+        scenes: report_scenes,
+    })
+}
+
+fn has_han(plan: &Plan) -> bool {
+    doppel_speech::default_voice_for(plan) == doppel_speech::DEFAULT_ZH_VOICE
+}
+
+fn write_cover(path: &Path, canvas: &Pixmap) -> Result<()> {
+    let mut rgba = Vec::with_capacity(canvas.data().len());
+    for p in canvas.pixels() {
+        let c = p.demultiply();
+        rgba.extend_from_slice(&[c.red(), c.green(), c.blue(), 255]);
+    }
+    doppel_media::image::write_jpeg(path, canvas.width(), canvas.height(), &rgba)?;
+    Ok(())
+}
+
+/// Resolves a scene's background and layers, and where the avatar stands. Returns whether it is transparent.
+fn resolve_look(
+    shoot: &doppel_script::ShootScript,
+    path: &str,
+    base: &Path,
+    g: &Geometry,
+    avatar: &Avatar,
+    codec: VideoCodec,
+) -> Result<(SceneLook, (f32, f32, f32), bool)> {
+    let canvas = avatar.manifest.canvas;
+    let mut alpha = false;
+    let background = match shoot.background_config.first() {
+        None if codec == VideoCodec::Vp8 => {
+            alpha = true;
+            Background::Color([0, 0, 0, 0])
+        }
+        None => Background::Color([255, 255, 255, 255]),
+        Some(b) => {
+            let bp = format!("{path}.background_config[0]");
+            match b.background_type {
+                Some(BackgroundType::Color) | None => {
+                    let c = b.background_color_config.as_deref().unwrap_or("#FFFFFF");
+                    let rgba = parse_color(c).ok_or_else(|| {
+                        Error::script(format!("{bp}.background_color_config"), format!("{c:?} is not a colour"))
+                    })?;
+                    if rgba[3] < 255 {
+                        if codec != VideoCodec::Vp8 {
+                            return Err(Error::script(
+                                format!("{bp}.background_color_config"),
+                                "a transparent background needs VP8 (WebM) output; H.264 has no alpha",
+                            ));
+                        }
+                        alpha = true;
+                    }
+                    Background::Color(rgba)
+                }
+                Some(BackgroundType::Image) => {
+                    let (field, src) = match (&b.background_config, &b.background_asset_id) {
+                        (Some(u), _) if !u.is_empty() => (format!("{bp}.background_config"), u.clone()),
+                        (_, Some(a)) if !a.is_empty() => (format!("{bp}.background_asset_id"), a.clone()),
+                        _ => {
+                            return Err(Error::script(
+                                bp,
+                                "an IMAGE background needs background_config or background_asset_id",
+                            ))
+                        }
+                    };
+                    let file = resolve_file(base, &src, &field)?;
+                    Background::Image(load_image(&file, &field)?)
+                }
+            }
+        }
+    };
+    // Default placement: the avatar fits the layout height, centred, standing on the bottom edge.
+    let fit = (g.layout_h / canvas.height as f32).min(g.layout_w / canvas.width as f32);
+    let mut human = ((g.layout_w - canvas.width as f32 * fit) / 2.0, g.layout_h - canvas.height as f32 * fit, fit);
+    let mut human_index = i64::MIN;
+    let mut layers: Vec<(i64, usize, Placed)> = Vec::new();
+    for (k, l) in shoot.layer_config.iter().enumerate() {
+        let lp = format!("{path}.layer_config[{k}]");
+        let pos = l.position.clone().unwrap_or_default();
+        let (x, y) = (pos.dx.unwrap_or(0) as f32, pos.dy.unwrap_or(0) as f32);
+        let index = pos.layer_index.unwrap_or(100);
+        let size = l.size.clone().unwrap_or_default();
+        match l.layer_type {
+            Some(LayerType::Human) => {
+                let (w, h) = (
+                    size.width.map_or(canvas.width as f32 * fit, |v| v as f32),
+                    size.height.map_or(canvas.height as f32 * fit, |v| v as f32),
+                );
+                let s = (w / canvas.width as f32).min(h / canvas.height as f32);
+                human = (x + (w - canvas.width as f32 * s) / 2.0, y + (h - canvas.height as f32 * s), s);
+                human_index = index;
+            }
+            Some(LayerType::Image) => {
+                let src = l
+                    .image_config
+                    .as_ref()
+                    .and_then(|c| c.image_url.clone())
+                    .filter(|u| !u.is_empty())
+                    .or_else(|| l.asset_id.clone().filter(|a| !a.is_empty()))
+                    .ok_or_else(|| Error::script(format!("{lp}.image_config.image_url"), "missing"))?;
+                let field = format!("{lp}.image_config.image_url");
+                let file = resolve_file(base, &src, &field)?;
+                let pm = load_image(&file, &field)?;
+                let (w, h) = (
+                    size.width.map_or(pm.width() as f32, |v| v as f32),
+                    size.height.map_or(pm.height() as f32, |v| v as f32),
+                );
+                layers.push((index, k, Placed { pixmap: pm, x, y, w, h }));
+            }
+            Some(LayerType::Text) => {
+                return Err(Error::script(format!("{lp}.layer_type"), "TEXT layers are not supported yet"));
+            }
+            Some(LayerType::Video) => {
+                return Err(Error::script(format!("{lp}.layer_type"), "VIDEO layers are not supported yet"));
+            }
+            None => return Err(Error::script(format!("{lp}.layer_type"), "missing")),
+        }
+    }
+    layers.sort_by_key(|(i, k, _)| (*i, *k));
+    let mut below = Vec::new();
+    let mut above = Vec::new();
+    // Higher layer_index draws on top. With no HUMAN layer the avatar stands on the background, under every layer.
+    for (i, _, p) in layers {
+        if human_index != i64::MIN && i < human_index {
+            below.push(p);
+        } else {
+            above.push(p);
+        }
+    }
+    Ok((SceneLook { background, below, above }, human, alpha))
+}

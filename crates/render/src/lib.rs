@@ -1,0 +1,54 @@
+//! doppel's renderer: a script becomes a video file. For each scene (`shoot_scripts`, in `sequence_no` order)
+//! the text is spoken ([`doppel_speech`]), the timeline drives the avatar's motion ([`doppel_avatar::motion`]),
+//! every frame is composited (background, layers, the avatar, subtitles) at the output size, converted to
+//! YUV, and encoded with the audio (voice plus background music) by [`doppel_media`].
+//!
+//! Everything is resolved and checked before the output file is created: a missing image, an unknown avatar,
+//! voice or action is an error that names it, and no partial file is left behind.
+
+mod audio;
+mod compose;
+mod job;
+pub mod subtitles;
+pub mod text;
+mod yuv;
+
+use std::path::{Path, PathBuf};
+
+pub use job::{render, Progress, RenderOptions, RenderReport};
+
+/// Errors of this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The script is invalid or asks for something doppel cannot do; `path` is the JSON path.
+    #[error("{path}: {message}")]
+    Script { path: String, message: String },
+    /// A file the script refers to could not be used.
+    #[error("{path}: {file}: {message}")]
+    Asset { path: String, file: PathBuf, message: String },
+    #[error(transparent)]
+    Speech(#[from] doppel_speech::Error),
+    #[error(transparent)]
+    Avatar(#[from] doppel_avatar::Error),
+    #[error(transparent)]
+    Media(#[from] doppel_media::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn script(path: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::Script { path: path.into(), message: message.into() }
+    }
+
+    pub(crate) fn asset(path: impl Into<String>, file: &Path, message: impl Into<String>) -> Error {
+        Error::Asset { path: path.into(), file: file.to_path_buf(), message: message.into() }
+    }
+}
+
+/// This crate's result type.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,1 @@
+//! Integration tests of doppel-render (real TTS, real FFmpeg).
