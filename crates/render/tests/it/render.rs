@@ -1,0 +1,208 @@
+//! Rendering scripts to files and checking what comes out.
+
+use std::path::Path;
+
+use doppel_media::decode::VideoReader;
+use doppel_media::{probe, StreamKind};
+use doppel_render::{render, RenderOptions, RenderReport};
+use doppel_speech::EspeakTts;
+use serde_json::json;
+
+use crate::tmp_dir;
+
+fn script(text: &str, extra: serde_json::Value) -> doppel_script::Script {
+    let mut s = json!({
+        "model_asset_id": "anna",
+        "video_config": { "width": 720, "height": 1280, "codec": "H264" },
+        "shoot_scripts": [{ "sequence_no": 0, "shoot_script": {
+            "script_type": "TEXT",
+            "text_config": { "text": text },
+            "background_config": [{ "background_type": "COLOR", "background_color_config": "#DDE6F0" }]
+        }}]
+    });
+    merge(&mut s, extra);
+    doppel_script::parse_script_value(s).expect("valid script")
+}
+
+fn merge(a: &mut serde_json::Value, b: serde_json::Value) {
+    match (a, b) {
+        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+            for (k, v) in b {
+                merge(a.entry(k).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (a, b) => *a = b,
+    }
+}
+
+fn run(s: &doppel_script::Script, out: &Path) -> doppel_render::Result<RenderReport> {
+    let tts = EspeakTts::new();
+    let mut opts = RenderOptions::new(&tts);
+    opts.base_dir = out.parent().expect("parent").to_path_buf();
+    render(s, out, &mut opts)
+}
+
+fn frames(path: &Path) -> Vec<Vec<u8>> {
+    let mut r = VideoReader::open(path).expect("open");
+    let mut out = Vec::new();
+    while let Some(f) = r.next_frame().expect("decode") {
+        out.push(f.data);
+    }
+    out
+}
+
+#[test]
+fn mp4_has_the_asked_size_codec_rate_and_the_speech_length() {
+    let dir = tmp_dir("mp4");
+    let out = dir.join("hello.mp4");
+    let report = run(&script("Hello there! Welcome to doppel.", json!({})), &out).expect("render");
+    let info = probe(&out).expect("probe");
+    let v = info.stream(StreamKind::Video).expect("video");
+    assert_eq!((v.codec.as_str(), v.profile, v.width, v.height), ("h264", 100, 720, 1280));
+    assert!((v.fps - 25.0).abs() < 1e-6);
+    assert_eq!(v.packets, report.frames);
+    let speech_ms = report.scenes[0].1.duration_ms as u64;
+    assert!(v.duration_ms.abs_diff(speech_ms) <= 40, "video {} ms, speech {speech_ms} ms", v.duration_ms);
+    let a = info.stream(StreamKind::Audio).expect("audio");
+    assert_eq!((a.codec.as_str(), a.sample_rate, a.channels), ("aac", 48000, 2));
+    assert!(a.duration_ms.abs_diff(v.duration_ms) <= 40, "audio {} vs video {}", a.duration_ms, v.duration_ms);
+    assert!(!doppel_media::encode::partial_path(&out).exists());
+}
+
+#[test]
+fn breaks_and_scenes_add_up_in_the_video_length() {
+    let dir = tmp_dir("length");
+    let plain = run(&script("One. Two.", json!({})), &dir.join("a.mp4")).expect("render");
+    let long = run(&script("One. <break time=\"1500ms\"/> Two.", json!({})), &dir.join("b.mp4")).expect("render");
+    // The break replaces the voice's own pause between the sentences (about 300 ms).
+    assert!(long.duration_ms >= plain.duration_ms + 1100, "{} vs {}", long.duration_ms, plain.duration_ms);
+    let two = json!({ "shoot_scripts": [
+        { "sequence_no": 2, "shoot_script": { "text_config": { "text": "Second." } } },
+        { "sequence_no": 1, "shoot_script": { "text_config": { "text": "First." } } }
+    ]});
+    let r = run(&script("", two), &dir.join("two.mp4")).expect("render");
+    let texts: Vec<&str> = r.scenes.iter().map(|(_, t)| t.sentences[0].text.as_str()).collect();
+    assert_eq!(texts, ["First.", "Second."]);
+    let sum: u64 = r.scenes.iter().map(|(_, t)| (t.duration_ms as u64).div_ceil(40) * 40).sum();
+    assert_eq!(r.duration_ms, sum);
+    assert!(r.scenes[1].0 > 0);
+}
+
+#[test]
+fn transparent_webm_keeps_the_background_see_through() {
+    let dir = tmp_dir("alpha");
+    let out = dir.join("alpha.webm");
+    let s = script(
+        "Hi!",
+        json!({ "video_config": { "codec": "VP8" }, "shoot_scripts": [{ "sequence_no": 0, "shoot_script": {
+            "text_config": { "text": "Hi!" },
+            "background_config": [{ "background_type": "COLOR", "background_color_config": "#00000000" }] } }] }),
+    );
+    let report = run(&s, &out).expect("render");
+    assert!(report.alpha);
+    let info = probe(&out).expect("probe");
+    let v = info.stream(StreamKind::Video).expect("video");
+    assert_eq!(v.codec, "vp8");
+    assert!(v.alpha);
+    assert_eq!(info.stream(StreamKind::Audio).map(|a| a.codec.as_str()), Some("opus"));
+    let mut r = VideoReader::open(&out).expect("open");
+    let f = r.next_frame().expect("decode").expect("frame");
+    let alpha = |x: u32, y: u32| f.data[((y * f.width + x) * 4 + 3) as usize];
+    assert!(alpha(10, 10) < 10, "corner alpha {}", alpha(10, 10));
+    assert!(alpha(360, 900) > 245, "body alpha {}", alpha(360, 900));
+    // H.264 cannot carry alpha: asking for it is a clear error.
+    let err = run(
+        &script(
+            "Hi",
+            json!({ "shoot_scripts": [{ "sequence_no": 0, "shoot_script": {
+        "text_config": { "text": "Hi" },
+        "background_config": [{ "background_type": "COLOR", "background_color_config": "#00000080" }] } }] }),
+        ),
+        &dir.join("x.mp4"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("background_color_config") && err.to_string().contains("VP8"), "{err}");
+}
+
+#[test]
+fn the_same_script_renders_the_same_frames_twice() {
+    let dir = tmp_dir("determinism");
+    let s = script("<speak>Same <insert-action name=\"nod\"/>every time.</speak>", json!({}));
+    run(&s, &dir.join("a.mp4")).expect("render");
+    run(&s, &dir.join("b.mp4")).expect("render");
+    let (a, b) = (frames(&dir.join("a.mp4")), frames(&dir.join("b.mp4")));
+    assert_eq!(a.len(), b.len());
+    assert!(a == b, "decoded frames differ");
+}
+
+/// Mean absolute difference of two RGBA frames inside a rectangle.
+fn diff(a: &[u8], b: &[u8], width: u32, rect: (u32, u32, u32, u32)) -> f64 {
+    let (x0, y0, x1, y1) = rect;
+    let mut sum = 0u64;
+    let mut n = 0u64;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let i = ((y * width + x) * 4) as usize;
+            for c in 0..3 {
+                sum += a[i + c].abs_diff(b[i + c]) as u64;
+            }
+            n += 3;
+        }
+    }
+    sum as f64 / n as f64
+}
+
+#[test]
+fn an_action_moves_the_body_within_two_frames_of_its_time() {
+    let dir = tmp_dir("action");
+    let text_with = "<speak>Good morning everyone, <insert-action name=\"wave\"/>and welcome to the show.</speak>";
+    let text_without = "<speak>Good morning everyone, and welcome to the show.</speak>";
+    let no_idle = json!({ "action_config": { "action_interval": 255 } });
+    let with = run(&script(text_with, no_idle.clone()), &dir.join("with.mp4")).expect("render");
+    run(&script(text_without, no_idle), &dir.join("without.mp4")).expect("render");
+    let at_ms = with.scenes[0].1.marks.iter().find(|m| m.name == "wave").expect("wave mark").at_ms;
+    let frame = (at_ms / 40) as usize;
+    let (a, b) = (frames(&dir.join("with.mp4")), frames(&dir.join("without.mp4")));
+    // The waving arm is the avatar's right (the viewer's left), from the shoulder up to beside the head.
+    let arm = (0, 250, 300, 900);
+    let before = diff(&a[frame.saturating_sub(3)], &b[frame.saturating_sub(3)], 720, arm);
+    let after = diff(&a[frame + 2], &b[frame + 2], 720, arm);
+    assert!(before < 1.0, "frames differ before the action: {before}");
+    assert!(after > 2.0, "no motion two frames after the action: {after}");
+}
+
+#[test]
+fn bad_input_names_what_is_wrong_and_leaves_no_file() {
+    let dir = tmp_dir("bad");
+    let out = dir.join("bad.mp4");
+    let missing_image = json!({ "shoot_scripts": [{ "sequence_no": 0, "shoot_script": {
+        "text_config": { "text": "Hi" },
+        "background_config": [{ "background_type": "IMAGE", "background_config": "nowhere.png" }] } }] });
+    let err = run(&script("Hi", missing_image), &out).unwrap_err().to_string();
+    assert!(err.contains("background_config[0].background_config") && err.contains("nowhere.png"), "{err}");
+
+    std::fs::write(dir.join("broken.png"), b"not an image").expect("write");
+    let broken = json!({ "shoot_scripts": [{ "sequence_no": 0, "shoot_script": {
+        "text_config": { "text": "Hi" },
+        "layer_config": [{ "layer_type": "IMAGE", "image_config": { "image_url": "broken.png" },
+                           "position": { "dx": 0, "dy": 0, "layer_index": 2 }, "size": { "width": 100, "height": 100 } }] } }] });
+    let err = run(&script("Hi", broken), &out).unwrap_err().to_string();
+    assert!(err.contains("layer_config[0].image_config.image_url") && err.contains("broken.png"), "{err}");
+
+    let err = run(&script("Hi", json!({ "model_asset_id": "nobody" })), &out).unwrap_err().to_string();
+    assert!(err.contains("model_asset_id") && err.contains("nobody") && err.contains("anna"), "{err}");
+
+    let err =
+        run(&script("Hi", json!({ "voice_config": { "voice_asset_id": "mute" } })), &out).unwrap_err().to_string();
+    assert!(err.contains("voice_asset_id") && err.contains("mute"), "{err}");
+
+    let err = run(&script("<speak>Hi <insert-action name=\"moonwalk\"/>there</speak>", json!({})), &out)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("moonwalk") && err.contains("wave"), "{err}");
+
+    let err = run(&script("Hi", json!({ "video_config": { "codec": "VP8" } })), &out).unwrap_err().to_string();
+    assert!(err.contains("video_config.codec"), "{err}");
+
+    assert!(!out.exists() && !doppel_media::encode::partial_path(&out).exists());
+}
