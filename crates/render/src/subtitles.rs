@@ -323,15 +323,16 @@ impl SubtitleStyle {
     pub fn for_frame(width: u32, height: u32, scale: f32) -> SubtitleStyle {
         let scale = if scale.is_finite() && scale > 0.0 { scale } else { 1.0 };
         let (w, h) = (width as f32, height as f32);
+        let box_width = w * BOX_WIDTH_SHARE;
         SubtitleStyle {
             font_name: "HarmonyOS_Sans_SC_Regular".into(),
             size_px: DEFAULT_SUBTITLE_SIZE * scale,
             color: [255, 255, 255, 255],
             stroke: Some(([20, 20, 20, 255], (DEFAULT_STROKE_PX * scale).max(1.0))),
             opacity: 1.0,
-            box_x: w * (1.0 - BOX_WIDTH_SHARE) / 2.0,
+            box_x: (w - box_width) / 2.0,
             box_bottom: h * BOX_BOTTOM_SHARE,
-            box_width: w * BOX_WIDTH_SHARE,
+            box_width,
         }
     }
 
