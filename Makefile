@@ -22,11 +22,14 @@ run: build
 	./target/release/doppel speak --voice espeak-en-us-ava \
 	  --text "Hello! I am doppel, a digital human you can run yourself. <break time=\"300ms\"/> 大家好，我是doppel。" \
 	  -o $(OUT)/hello.wav --timeline $(OUT)/hello.json
+	./target/release/doppel render examples/hello-portrait.json -o $(OUT)/hello.mp4 \
+	  --cover $(OUT)/hello.jpg --subtitles $(OUT)/hello.srt
 	@echo
-	@echo "doppel spoke a sample sentence:"
+	@echo "doppel spoke a sample sentence and rendered a sample video:"
 	@echo "  audio:    $(OUT)/hello.wav   (play it with: aplay $(OUT)/hello.wav)"
 	@echo "  timeline: $(OUT)/hello.json  (words, phonemes, marks and mouth shapes in ms)"
-	@echo "  voices:   ./target/release/doppel voices"
+	@echo "  video:    $(OUT)/hello.mp4   (H.264 + AAC; cover $(OUT)/hello.jpg, subtitles $(OUT)/hello.srt)"
+	@echo "  more:     ./target/release/doppel avatars | voices | render examples/<name>.json -o out/<name>.mp4"
 
 test: deps
 	$(CARGO) fmt --all -- --check

@@ -4,11 +4,13 @@
 set -euo pipefail
 
 # System packages: the C libraries doppel links (libespeak-ng; FFmpeg 5.1 with x264, libvpx and libopus) and
-# the tools to build them (clang for bindgen).
+# the tools to build them (clang for bindgen); the fonts text layers and subtitles use (Noto Sans CJK covers
+# Chinese and Latin).
 packages=(
   build-essential pkg-config clang libclang-dev
   libespeak-ng-dev espeak-ng-data
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev
+  fonts-noto-cjk fonts-dejavu-core
 )
 
 missing=()

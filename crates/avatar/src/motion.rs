@@ -216,20 +216,19 @@ impl Motion {
         if let Some(b) = self.body {
             let phase = (tf / 4200.0) * std::f32::consts::TAU;
             pose[b].dy += phase.sin() * 3.0;
-            pose[b].scale *= 1.0 + 0.002 * phase.sin();
         }
-        // Head: slow sway, livelier while speaking, plus nods on word onsets.
+        // Head: a slow sway, livelier while speaking, and small nods on word onsets. The head moves rather than
+        // turns (turning a bitmap costs ten times more to draw); actions may still turn it.
         if let Some(h) = self.head {
             let speaking = self.speaking.iter().any(|&(s, e)| t + 200 >= s && t <= e + 200);
             let amp = if speaking { 1.0 } else { 0.45 };
-            let sway = (tf / 7300.0 * std::f32::consts::TAU).sin() * 1.3
-                + (tf / 3100.0 * std::f32::consts::TAU + 1.0).sin() * 0.7;
-            pose[h].rotate += sway * amp;
+            let tau = std::f32::consts::TAU;
+            pose[h].dx += ((tf / 7300.0 * tau).sin() * 4.0 + (tf / 3100.0 * tau + 1.0).sin() * 2.0) * amp;
+            pose[h].dy += (tf / 5300.0 * tau + 2.0).sin() * 1.5 * amp;
             for &n in &self.nods {
                 if t >= n && t < n + 360 {
                     let env = ((t - n) as f32 / 360.0 * std::f32::consts::PI).sin();
-                    pose[h].dy += env * 4.0;
-                    pose[h].rotate += env * 0.6;
+                    pose[h].dy += env * 5.0;
                 }
             }
         }

@@ -247,43 +247,97 @@ impl Rig {
         let letter = state.mouth.letter().to_string();
         let current = FaceKey { eyes: state.eyes, mouth: &letter, emotion: state.emotion };
         let previous = FaceKey { emotion: state.previous_emotion, ..current };
-        for part in &self.parts {
-            let bone = world.get(part.bone).copied().unwrap_or_default();
-            let frame_override =
-                state.frame_override.as_ref().filter(|(p, _)| *p == part.name).and_then(|(_, action_frame)| {
-                    let (name, i) = action_frame;
-                    self.action_frames.get(name).and_then(|v| v.get(*i)).copied()
-                });
-            match (&part.kind, frame_override) {
-                (_, Some(id)) => self.blit(canvas, id, origin.pre_concat(bone), 1.0),
-                (PartKind::Fixed(id), None) => self.blit(canvas, *id, origin.pre_concat(bone), 1.0),
-                (PartKind::Slot(slot), None) => {
-                    let now = self.slot_sprite(slot, &current);
-                    let before = self.slot_sprite(slot, &previous);
-                    match (before, now) {
-                        (Some(b), Some(n)) if b != n && state.emotion_mix < 1.0 => {
-                            self.blit(canvas, b, origin.pre_concat(bone), 1.0);
-                            self.blit(canvas, n, origin.pre_concat(bone), state.emotion_mix.clamp(0.0, 1.0));
-                        }
-                        (_, Some(n)) => self.blit(canvas, n, origin.pre_concat(bone), 1.0),
-                        _ => {}
+        let mut i = 0;
+        while i < self.parts.len() {
+            // A run of consecutive parts on one bone (the face: head, eyes, brows, mouth, hair) is drawn as one
+            // layer when the bone turns: the parts are stacked at rest, then the stack is transformed once.
+            let bone = self.parts[i].bone;
+            let mut j = i + 1;
+            while j < self.parts.len() && self.parts[j].bone == bone {
+                j += 1;
+            }
+            let t = origin.pre_concat(world.get(bone).copied().unwrap_or_default());
+            let layers: Vec<(usize, f32)> =
+                self.parts[i..j].iter().flat_map(|p| self.part_sprites(p, state, &current, &previous)).collect();
+            if j - i > 1 && !is_translation(&t) {
+                self.draw_group(canvas, &layers, t);
+            } else {
+                for (id, opacity) in layers {
+                    self.blit(canvas, id, t, opacity);
+                }
+            }
+            i = j;
+        }
+    }
+
+    /// The sprites a part shows in a state, bottom first, with their opacity (two during an emotion cross-fade).
+    fn part_sprites(
+        &self,
+        part: &RigPart,
+        state: &FrameState,
+        current: &FaceKey<'_>,
+        previous: &FaceKey<'_>,
+    ) -> Vec<(usize, f32)> {
+        let frame_override = state
+            .frame_override
+            .as_ref()
+            .filter(|(p, _)| *p == part.name)
+            .and_then(|(_, (name, i))| self.action_frames.get(name).and_then(|v| v.get(*i)).copied());
+        match (&part.kind, frame_override) {
+            (_, Some(id)) => vec![(id, 1.0)],
+            (PartKind::Fixed(id), None) => vec![(*id, 1.0)],
+            (PartKind::Slot(slot), None) => {
+                let now = self.slot_sprite(slot, current);
+                let before = self.slot_sprite(slot, previous);
+                match (before, now) {
+                    (Some(b), Some(n)) if b != n && state.emotion_mix < 1.0 => {
+                        vec![(b, 1.0), (n, state.emotion_mix.clamp(0.0, 1.0))]
                     }
+                    (_, Some(n)) => vec![(n, 1.0)],
+                    _ => Vec::new(),
                 }
             }
         }
     }
 
+    /// Stacks sprites at rest into one layer over their union, then draws it with `t`.
+    fn draw_group(&self, canvas: &mut PixmapMut<'_>, layers: &[(usize, f32)], t: Transform) {
+        let sprites: Vec<(&Sprite, f32)> =
+            layers.iter().filter_map(|&(id, o)| self.sprites.get(id).map(|s| (s, o))).collect();
+        let x0 = sprites.iter().map(|(s, _)| s.x).min().unwrap_or(0);
+        let y0 = sprites.iter().map(|(s, _)| s.y).min().unwrap_or(0);
+        let x1 = sprites.iter().map(|(s, _)| s.x + s.pixmap.width() as i32).max().unwrap_or(0);
+        let y1 = sprites.iter().map(|(s, _)| s.y + s.pixmap.height() as i32).max().unwrap_or(0);
+        let Some(mut layer) = Pixmap::new((x1 - x0).max(1) as u32, (y1 - y0).max(1) as u32) else { return };
+        for (s, opacity) in sprites {
+            if opacity >= 1.0 {
+                blend_over(&mut layer.as_mut(), &s.pixmap, s.x - x0, s.y - y0);
+            } else {
+                let paint = PixmapPaint { opacity, ..PixmapPaint::default() };
+                layer.draw_pixmap(s.x - x0, s.y - y0, s.pixmap.as_ref(), &paint, Transform::identity(), None);
+            }
+        }
+        let paint = PixmapPaint { quality: FilterQuality::Bilinear, ..PixmapPaint::default() };
+        canvas.draw_pixmap(0, 0, layer.as_ref(), &paint, t.pre_translate(x0 as f32, y0 as f32), None);
+    }
+
     fn blit(&self, canvas: &mut PixmapMut<'_>, sprite: usize, t: Transform, opacity: f32) {
         let Some(s) = self.sprites.get(sprite) else { return };
         let t = t.pre_translate(s.x as f32, s.y as f32);
-        let is_translate = t.sx == 1.0 && t.sy == 1.0 && t.kx == 0.0 && t.ky == 0.0;
-        if is_translate && opacity >= 1.0 && t.tx.fract() == 0.0 && t.ty.fract() == 0.0 {
-            blend_over(canvas, &s.pixmap, t.tx as i32, t.ty as i32);
+        // Unrotated, unscaled parts (most of them, most of the time) take the plain blend loop at the nearest whole
+        // pixel; the rest go through tiny-skia's bilinear transform.
+        if is_translation(&t) && opacity >= 1.0 {
+            blend_over(canvas, &s.pixmap, t.tx.round() as i32, t.ty.round() as i32);
         } else {
             let paint = PixmapPaint { opacity, quality: FilterQuality::Bilinear, ..PixmapPaint::default() };
             canvas.draw_pixmap(0, 0, s.pixmap.as_ref(), &paint, t, None);
         }
     }
+}
+
+/// Whether a transform only moves (no turn, no scale).
+fn is_translation(t: &Transform) -> bool {
+    (t.sx - 1.0).abs() < 1e-4 && (t.sy - 1.0).abs() < 1e-4 && t.kx.abs() < 1e-5 && t.ky.abs() < 1e-5
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -87,6 +87,9 @@ struct RenderArgs {
     /// Also write the first frame as a JPEG cover.
     #[arg(long)]
     cover: Option<PathBuf>,
+    /// Also write the subtitles, as SRT (.srt) or WebVTT (.vtt).
+    #[arg(long)]
+    subtitles: Option<PathBuf>,
     /// x264 preset (ultrafast … veryslow).
     #[arg(long, default_value = "veryfast")]
     preset: String,
@@ -212,6 +215,14 @@ fn render(args: RenderArgs) -> Result<()> {
         _ => bail!("give a SCRIPT file or --text"),
     };
     let script = doppel_script::parse_script(&script_json).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let subtitle_format = match &args.subtitles {
+        None => None,
+        Some(p) => match p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("srt") => Some(false),
+            Some("vtt") => Some(true),
+            _ => bail!("--subtitles: {} must end in .srt or .vtt", p.display()),
+        },
+    };
     let tts = EspeakTts::new();
     let mut bar = ProgressBar::new();
     let mut progress = |p: doppel_render::Progress| bar.update(p.frame, p.total_frames);
@@ -239,6 +250,15 @@ fn render(args: RenderArgs) -> Result<()> {
     );
     if let Some(c) = &args.cover {
         eprintln!("wrote {}", c.display());
+    }
+    if let (Some(path), Some(vtt)) = (&args.subtitles, subtitle_format) {
+        let text = if vtt {
+            doppel_render::subtitles::to_vtt(&report.subtitles)
+        } else {
+            doppel_render::subtitles::to_srt(&report.subtitles)
+        };
+        write_file(path, |w| Ok(w.write_all(text.as_bytes())?))?;
+        eprintln!("wrote {} ({} cues)", path.display(), report.subtitles.len());
     }
     Ok(())
 }

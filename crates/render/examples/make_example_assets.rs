@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
-use tiny_skia::{Color, FillRule, GradientStop, LinearGradient, Paint, PathBuilder, Pixmap, Point, Rect, Shader, SpreadMode, Transform};
+use tiny_skia::{
+    Color, FillRule, GradientStop, LinearGradient, Paint, PathBuilder, Pixmap, Point, Rect, Shader, SpreadMode,
+    Transform,
+};
 
 fn rect(x: f32, y: f32, w: f32, h: f32) -> Rect {
     Rect::from_xywh(x, y, w, h).expect("rect")
@@ -17,8 +20,7 @@ fn solid(r: u8, g: u8, b: u8, a: u8) -> Paint<'static> {
 }
 
 fn gradient(y0: f32, y1: f32, top: Color, bottom: Color) -> Paint<'static> {
-    let mut p = Paint::default();
-    p.shader = LinearGradient::new(
+    let shader = LinearGradient::new(
         Point::from_xy(0.0, y0),
         Point::from_xy(0.0, y1),
         vec![GradientStop::new(0.0, top), GradientStop::new(1.0, bottom)],
@@ -26,22 +28,50 @@ fn gradient(y0: f32, y1: f32, top: Color, bottom: Color) -> Paint<'static> {
         Transform::identity(),
     )
     .unwrap_or(Shader::SolidColor(top));
-    p
+    Paint { shader, ..Paint::default() }
 }
 
 /// A calm studio: a blue-grey wall with soft light, a window with city blocks, shelves and a floor line.
 fn studio(w: u32, h: u32) -> Pixmap {
     let mut pm = Pixmap::new(w, h).expect("pixmap");
     let (wf, hf) = (w as f32, h as f32);
-    pm.fill_rect(rect(0.0, 0.0, wf, hf), &gradient(0.0, hf, Color::from_rgba8(214, 225, 236, 255), Color::from_rgba8(176, 192, 210, 255)), Transform::identity(), None);
+    pm.fill_rect(
+        rect(0.0, 0.0, wf, hf),
+        &gradient(0.0, hf, Color::from_rgba8(214, 225, 236, 255), Color::from_rgba8(176, 192, 210, 255)),
+        Transform::identity(),
+        None,
+    );
     // Window with sky and buildings.
     let (wx, wy, ww, wh) = (wf * 0.58, hf * 0.12, wf * 0.34, hf * 0.5);
-    pm.fill_rect(rect(wx - 12.0, wy - 12.0, ww + 24.0, wh + 24.0), &solid(245, 247, 250, 255), Transform::identity(), None);
-    pm.fill_rect(rect(wx, wy, ww, wh), &gradient(wy, wy + wh, Color::from_rgba8(150, 196, 235, 255), Color::from_rgba8(214, 234, 248, 255)), Transform::identity(), None);
-    let blocks = [(0.02, 0.55, 0.12), (0.16, 0.35, 0.1), (0.28, 0.6, 0.14), (0.45, 0.25, 0.09), (0.57, 0.5, 0.13), (0.73, 0.4, 0.1), (0.85, 0.62, 0.13)];
+    pm.fill_rect(
+        rect(wx - 12.0, wy - 12.0, ww + 24.0, wh + 24.0),
+        &solid(245, 247, 250, 255),
+        Transform::identity(),
+        None,
+    );
+    pm.fill_rect(
+        rect(wx, wy, ww, wh),
+        &gradient(wy, wy + wh, Color::from_rgba8(150, 196, 235, 255), Color::from_rgba8(214, 234, 248, 255)),
+        Transform::identity(),
+        None,
+    );
+    let blocks = [
+        (0.02, 0.55, 0.12),
+        (0.16, 0.35, 0.1),
+        (0.28, 0.6, 0.14),
+        (0.45, 0.25, 0.09),
+        (0.57, 0.5, 0.13),
+        (0.73, 0.4, 0.1),
+        (0.85, 0.62, 0.13),
+    ];
     for (i, (bx, top, bw)) in blocks.iter().enumerate() {
         let shade = 120 + (i as u8 % 3) * 18;
-        pm.fill_rect(rect(wx + ww * bx, wy + wh * top, ww * bw, wh * (1.0 - top)), &solid(shade, shade + 20, shade + 45, 255), Transform::identity(), None);
+        pm.fill_rect(
+            rect(wx + ww * bx, wy + wh * top, ww * bw, wh * (1.0 - top)),
+            &solid(shade, shade + 20, shade + 45, 255),
+            Transform::identity(),
+            None,
+        );
     }
     for k in 1..3 {
         let x = wx + ww * k as f32 / 3.0;
@@ -66,10 +96,20 @@ fn studio(w: u32, h: u32) -> Pixmap {
         if let Some(path) = pb.finish() {
             pm.fill_path(&path, &solid(96, 150, 100, 255), FillRule::Winding, Transform::identity(), None);
         }
-        pm.fill_rect(rect(wf * 0.265, sy - hf * 0.03, wf * 0.03, hf * 0.03), &solid(200, 160, 130, 255), Transform::identity(), None);
+        pm.fill_rect(
+            rect(wf * 0.265, sy - hf * 0.03, wf * 0.03, hf * 0.03),
+            &solid(200, 160, 130, 255),
+            Transform::identity(),
+            None,
+        );
     }
     // Floor.
-    pm.fill_rect(rect(0.0, hf * 0.78, wf, hf * 0.22), &gradient(hf * 0.78, hf, Color::from_rgba8(150, 132, 118, 255), Color::from_rgba8(118, 102, 90, 255)), Transform::identity(), None);
+    pm.fill_rect(
+        rect(0.0, hf * 0.78, wf, hf * 0.22),
+        &gradient(hf * 0.78, hf, Color::from_rgba8(150, 132, 118, 255), Color::from_rgba8(118, 102, 90, 255)),
+        Transform::identity(),
+        None,
+    );
     pm.fill_rect(rect(0.0, hf * 0.78, wf, 6.0), &solid(235, 235, 235, 255), Transform::identity(), None);
     pm
 }
@@ -97,7 +137,13 @@ fn logo(size: u32) -> Pixmap {
         let mut pb = PathBuilder::new();
         pb.push_circle(s * cx, s * 0.5, s * 0.24);
         if let Some(path) = pb.finish() {
-            pm.fill_path(&path, &solid(color.0, color.1, color.2, color.3), FillRule::Winding, Transform::identity(), None);
+            pm.fill_path(
+                &path,
+                &solid(color.0, color.1, color.2, color.3),
+                FillRule::Winding,
+                Transform::identity(),
+                None,
+            );
         }
     }
     pm
@@ -106,7 +152,8 @@ fn logo(size: u32) -> Pixmap {
 /// Eight seconds of soft chords (I–vi–IV–V in C) with a gentle pulse, 22,050 Hz mono.
 fn music() -> Vec<i16> {
     let rate = 22050.0;
-    let chords: [[f32; 3]; 4] = [[261.63, 329.63, 392.0], [220.0, 261.63, 329.63], [174.61, 220.0, 261.63], [196.0, 246.94, 293.66]];
+    let chords: [[f32; 3]; 4] =
+        [[261.63, 329.63, 392.0], [220.0, 261.63, 329.63], [174.61, 220.0, 261.63], [196.0, 246.94, 293.66]];
     let total = (rate * 8.0) as usize;
     (0..total)
         .map(|i| {
@@ -115,7 +162,10 @@ fn music() -> Vec<i16> {
             let beat = (t * 2.0).fract();
             let env = 0.55 + 0.45 * (-beat * 3.0).exp();
             let edge = (t.min(8.0 - t) * 8.0).min(1.0);
-            let v: f32 = chord.iter().map(|f| (t * f * std::f32::consts::TAU).sin() + 0.3 * (t * f * 2.0 * std::f32::consts::TAU).sin()).sum();
+            let v: f32 = chord
+                .iter()
+                .map(|f| (t * f * std::f32::consts::TAU).sin() + 0.3 * (t * f * 2.0 * std::f32::consts::TAU).sin())
+                .sum();
             (v / 4.0 * 0.5 * env * edge * 32767.0) as i16
         })
         .collect()

@@ -12,6 +12,8 @@ use tiny_skia::Pixmap;
 
 use crate::audio;
 use crate::compose::{Background, Geometry, Placed, SceneLook, Stage};
+use crate::subtitles::{self, cues_from_timeline, parse_hex_color, style_from_config, SubtitleTrack};
+use crate::text::{TextRenderer, TextStyle};
 use crate::{Error, Result};
 
 /// Frames per second of every doppel video.
@@ -79,6 +81,9 @@ pub struct RenderReport {
     pub voice: String,
     /// Each scene's speech, in order, with its start in the video.
     pub scenes: Vec<(u64, doppel_speech::Timeline)>,
+    /// Subtitle cues of the whole video (also when they are not burned in): write them with
+    /// [`crate::subtitles::to_srt`] or [`crate::subtitles::to_vtt`].
+    pub subtitles: Vec<subtitles::Cue>,
 }
 
 struct Scene {
@@ -89,16 +94,6 @@ struct Scene {
     /// Where the avatar stands: top-left in layout px and its scale relative to its canvas.
     human: (f32, f32, f32),
     cues: Vec<Cue>,
-}
-
-fn parse_color(s: &str) -> Option<[u8; 4]> {
-    let h = s.strip_prefix('#')?;
-    let byte = |i: usize| u8::from_str_radix(h.get(i..i + 2)?, 16).ok();
-    match h.len() {
-        6 => Some([byte(0)?, byte(2)?, byte(4)?, 255]),
-        8 => Some([byte(0)?, byte(2)?, byte(4)?, byte(6)?]),
-        _ => None,
-    }
 }
 
 fn resolve_file(base: &Path, path: &str, field: &str) -> Result<PathBuf> {
@@ -209,6 +204,7 @@ pub fn render(script: &Script, out: &Path, opts: &mut RenderOptions<'_>) -> Resu
     items.sort_by_key(|(_, s)| s.sequence_no.unwrap_or(0));
     let mut scenes = Vec::new();
     let mut alpha = false;
+    let mut fonts: Option<TextRenderer> = None;
     for (index, item) in items {
         let path = format!("shoot_scripts[{index}].shoot_script");
         let Some(shoot) = &item.shoot_script else { continue };
@@ -222,7 +218,8 @@ pub fn render(script: &Script, out: &Path, opts: &mut RenderOptions<'_>) -> Resu
             .ok_or_else(|| Error::script(format!("{path}.text_config.text"), "missing"))?;
         let speech = opts.tts.synthesize(&voice, &plan, settings)?;
         let frames = (speech.timeline.duration_ms as u64 * FPS as u64).div_ceil(1000).max(1) as usize;
-        let (look, human, scene_alpha) = resolve_look(shoot, &path, &opts.base_dir, &geometry, &avatar, codec)?;
+        let (look, human, scene_alpha) =
+            resolve_look(shoot, &path, &opts.base_dir, &geometry, &avatar, codec, &mut fonts)?;
         alpha |= scene_alpha;
         let mut cues: Vec<Cue> = speech
             .timeline
@@ -303,6 +300,35 @@ pub fn render(script: &Script, out: &Path, opts: &mut RenderOptions<'_>) -> Resu
         }
     }
 
+    // Subtitles: sentence by sentence, timed by the speech; burned in when asked.
+    let sub_cfg = video.subtitle_config.clone().unwrap_or_default();
+    let sub_style = style_from_config(
+        sub_cfg.dx,
+        sub_cfg.dy,
+        sub_cfg.font_name.as_deref(),
+        sub_cfg.font_size,
+        sub_cfg.font_color.as_deref(),
+        sub_cfg.stroke_color.as_deref(),
+        sub_cfg.stroke_thickness,
+        sub_cfg.opacity,
+        (geometry.out_w as f32 / geometry.scale).round() as u32,
+        (geometry.out_h as f32 / geometry.scale).round() as u32,
+        geometry.scale,
+    );
+    // Two lines of the box: a CJK character counts two units, about one em; a latin letter one, about half.
+    let max_units = ((sub_style.box_width / sub_style.size_px.max(1.0)) * 2.0 * 2.0) as usize;
+    let mut cues: Vec<subtitles::Cue> = Vec::new();
+    let mut offset = 0u32;
+    for s in &scenes {
+        cues.extend(cues_from_timeline(&s.speech.timeline, offset, max_units.max(8)));
+        offset += s.frames as u32 * 1000 / FPS;
+    }
+    let track_subs = if video.is_subtitle_enable.unwrap_or(false) {
+        Some(SubtitleTrack::new(fonts.get_or_insert_with(TextRenderer::new), &cues, &sub_style))
+    } else {
+        None
+    };
+
     // Encode.
     let alpha = alpha && codec == VideoCodec::Vp8;
     let enc_opts = EncodeOptions {
@@ -337,7 +363,8 @@ pub fn render(script: &Script, out: &Path, opts: &mut RenderOptions<'_>) -> Resu
         report_scenes.push((done * 1000 / FPS as u64, s.speech.timeline.clone()));
         for i in 0..s.frames {
             let state = motion.state(rig, i);
-            stage.frame(&mut canvas, rig, &state, at, None);
+            let t_ms = (done * 1000 / FPS as u64) as u32;
+            stage.frame(&mut canvas, rig, &state, at, track_subs.as_ref().and_then(|t| t.frame(t_ms)));
             if done == 0 {
                 if let Some(cover) = &opts.cover {
                     write_cover(cover, &canvas)?;
@@ -364,6 +391,7 @@ pub fn render(script: &Script, out: &Path, opts: &mut RenderOptions<'_>) -> Resu
         avatar: avatar.manifest.id.clone(),
         voice,
         scenes: report_scenes,
+        subtitles: cues,
     })
 }
 
@@ -389,6 +417,7 @@ fn resolve_look(
     g: &Geometry,
     avatar: &Avatar,
     codec: VideoCodec,
+    fonts: &mut Option<TextRenderer>,
 ) -> Result<(SceneLook, (f32, f32, f32), bool)> {
     let canvas = avatar.manifest.canvas;
     let mut alpha = false;
@@ -403,7 +432,7 @@ fn resolve_look(
             match b.background_type {
                 Some(BackgroundType::Color) | None => {
                     let c = b.background_color_config.as_deref().unwrap_or("#FFFFFF");
-                    let rgba = parse_color(c).ok_or_else(|| {
+                    let rgba = parse_hex_color(c).ok_or_else(|| {
                         Error::script(format!("{bp}.background_color_config"), format!("{c:?} is not a colour"))
                     })?;
                     if rgba[3] < 255 {
@@ -473,7 +502,22 @@ fn resolve_look(
                 layers.push((index, k, Placed { pixmap: pm, x, y, w, h }));
             }
             Some(LayerType::Text) => {
-                return Err(Error::script(format!("{lp}.layer_type"), "TEXT layers are not supported yet"));
+                let cfg = l.text_config.clone().unwrap_or_default();
+                let text = cfg.decoded_text().ok_or_else(|| {
+                    Error::script(format!("{lp}.text_config.text_context"), "not Base64 of UTF-8 text")
+                })?;
+                let style = TextStyle {
+                    font_name: cfg.font_name.clone().unwrap_or_else(|| "HarmonyOS_Sans_SC_Black".into()),
+                    size_px: cfg.font_size.unwrap_or(16).clamp(4, 120) as f32 * g.scale,
+                    color: cfg.font_color.as_deref().and_then(parse_hex_color).unwrap_or([255, 255, 255, 255]),
+                    max_width: size.width.map(|w| w as f32 * g.scale),
+                    ..TextStyle::default()
+                };
+                let renderer = fonts.get_or_insert_with(TextRenderer::new);
+                if let Some(pm) = renderer.render(&text, &style) {
+                    let (w, h) = (pm.width() as f32 / g.scale, pm.height() as f32 / g.scale);
+                    layers.push((index, k, Placed { pixmap: pm, x, y, w, h }));
+                }
             }
             Some(LayerType::Video) => {
                 return Err(Error::script(format!("{lp}.layer_type"), "VIDEO layers are not supported yet"));

@@ -59,13 +59,12 @@ pub fn text_width(text: &str) -> usize {
     text.chars().map(char_width).sum()
 }
 
-/// A piece of a sentence that a cue may start at: its byte offset in the sentence text, its width, and when it
-/// is spoken.
+/// A piece of a sentence that a cue may start at: its byte offset in the sentence text and when it starts being
+/// spoken.
 #[derive(Debug, Clone, Copy)]
 struct Unit {
     at: usize,
     start_ms: u32,
-    end_ms: u32,
 }
 
 /// The subtitle cues of a timeline, sentence by sentence; sentences wider than `max_chars` (see [`text_width`];
@@ -108,7 +107,7 @@ fn split_sentence(s: &TextItem, text: &str, words: &[TextItem], max_chars: usize
             let at = cursor + pos;
             // A word starting where the previous one does (a repeated find) adds no boundary.
             if units.last().is_none_or(|u: &Unit| u.at < at) {
-                units.push(Unit { at, start_ms: w.start_ms, end_ms: w.end_ms });
+                units.push(Unit { at, start_ms: w.start_ms });
             }
             cursor = at + needle.len();
         }
@@ -187,15 +186,7 @@ fn pseudo_words(text: &str, s0: u32, s1: u32) -> Vec<Unit> {
     let total = text_width(text).max(1) as u64;
     let dur = u64::from(s1 - s0);
     let time_at = |byte: usize| s0 + (dur * text_width(&text[..byte]) as u64 / total) as u32;
-    starts
-        .iter()
-        .enumerate()
-        .map(|(k, &at)| Unit {
-            at,
-            start_ms: time_at(at),
-            end_ms: time_at(starts.get(k + 1).copied().unwrap_or(text.len())),
-        })
-        .collect()
+    starts.iter().map(|&at| Unit { at, start_ms: time_at(at) }).collect()
 }
 
 fn is_closing(c: char) -> bool {

@@ -82,3 +82,87 @@ fn bad_input_is_a_clear_error_and_leaves_no_file() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("speed: 300 is out of range 50–200"));
     assert!(!wav.exists());
 }
+
+/// Decodes every frame of a video.
+fn decoded_frames(path: &std::path::Path) -> Vec<Vec<u8>> {
+    let mut r = doppel_media::decode::VideoReader::open(path).expect("open");
+    let mut out = Vec::new();
+    while let Some(f) = r.next_frame().expect("decode") {
+        out.push(f.data);
+    }
+    out
+}
+
+#[test]
+fn the_same_script_renders_the_same_frames_twice() {
+    // Each render is its own process, as users run it: espeak-ng's synthesis state carries over between
+    // utterances within a process, so determinism is a property of a whole run.
+    let dir = tmp_dir("determinism");
+    let script = dir.join("s.json");
+    std::fs::write(
+        &script,
+        r#"{"model_asset_id": "leo", "video_config": {"width": 720, "height": 1280},
+            "shoot_scripts": [{"sequence_no": 0, "shoot_script": {"text_config": {"text":
+            "<speak>Same <insert-action name=\"nod\"/>every time. <emotion type=\"SAD\">Really.</emotion></speak>"}}}]}"#,
+    )
+    .expect("write script");
+    for name in ["a.mp4", "b.mp4"] {
+        let out = doppel(&["render", script.to_str().unwrap(), "-o", dir.join(name).to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let (a, b) = (decoded_frames(&dir.join("a.mp4")), decoded_frames(&dir.join("b.mp4")));
+    assert!(a.len() > 25);
+    assert_eq!(a.len(), b.len());
+    assert!(a == b, "decoded frames differ");
+}
+
+#[test]
+fn every_example_renders_and_plays() {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let dir = tmp_dir("examples");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&examples).expect("examples") {
+        let path = entry.expect("entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let body: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+        let vp8 = body["video_config"]["codec"] == "VP8";
+        let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let out = dir.join(format!("{name}.{}", if vp8 { "webm" } else { "mp4" }));
+        let cover = dir.join(format!("{name}.jpg"));
+        let srt = dir.join(format!("{name}.srt"));
+        let run = doppel(&[
+            "render",
+            path.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--cover",
+            cover.to_str().unwrap(),
+            "--subtitles",
+            srt.to_str().unwrap(),
+        ]);
+        assert!(run.status.success(), "{name}: {}", String::from_utf8_lossy(&run.stderr));
+        let info = doppel_media::probe(&out).expect("probe");
+        let v = info.stream(doppel_media::StreamKind::Video).expect("video stream");
+        let a = info.stream(doppel_media::StreamKind::Audio).expect("audio stream");
+        assert_eq!(v.codec, if vp8 { "vp8" } else { "h264" }, "{name}");
+        assert_eq!(
+            (v.width as i64, v.height as i64),
+            (body["video_config"]["width"].as_i64().unwrap(), body["video_config"]["height"].as_i64().unwrap())
+        );
+        assert!((v.fps - 25.0).abs() < 1e-6, "{name}: {} fps", v.fps);
+        assert!(
+            a.duration_ms.abs_diff(v.duration_ms) <= 40,
+            "{name}: audio {} vs video {}",
+            a.duration_ms,
+            v.duration_ms
+        );
+        assert!(v.duration_ms > 1000, "{name}");
+        assert!(doppel_media::image::read_image(&cover).is_ok(), "{name}: cover");
+        let srt_text = std::fs::read_to_string(&srt).expect("srt");
+        assert!(srt_text.starts_with("1\n00:00:"), "{name}: {srt_text}");
+        count += 1;
+    }
+    assert_eq!(count, 5);
+}

@@ -1,6 +1,8 @@
 //! Integration tests of doppel-render: real TTS, real FFmpeg, files in a temporary folder.
 
 mod render;
+mod subtitles;
+mod text;
 
 use std::path::PathBuf;
 

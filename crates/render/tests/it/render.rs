@@ -124,17 +124,6 @@ fn transparent_webm_keeps_the_background_see_through() {
     assert!(err.to_string().contains("background_color_config") && err.to_string().contains("VP8"), "{err}");
 }
 
-#[test]
-fn the_same_script_renders_the_same_frames_twice() {
-    let dir = tmp_dir("determinism");
-    let s = script("<speak>Same <insert-action name=\"nod\"/>every time.</speak>", json!({}));
-    run(&s, &dir.join("a.mp4")).expect("render");
-    run(&s, &dir.join("b.mp4")).expect("render");
-    let (a, b) = (frames(&dir.join("a.mp4")), frames(&dir.join("b.mp4")));
-    assert_eq!(a.len(), b.len());
-    assert!(a == b, "decoded frames differ");
-}
-
 /// Mean absolute difference of two RGBA frames inside a rectangle.
 fn diff(a: &[u8], b: &[u8], width: u32, rect: (u32, u32, u32, u32)) -> f64 {
     let (x0, y0, x1, y1) = rect;
