@@ -121,8 +121,9 @@ fn load_image(file: &Path, field: &str) -> Result<Pixmap> {
     Ok(pm)
 }
 
-/// Renders `script` to `out` (`.mp4` or `.webm`).
-pub fn render(script: &Script, out: &Path, opts: &mut RenderOptions<'_>) -> Result<RenderReport> {
+/// Resolves, speaks and plans a script for an output file (`.mp4` or `.webm`; the extension picks the codec when
+/// the script names none). Nothing is written.
+pub fn prepare(script: &Script, out: &Path, opts: &RenderOptions<'_>) -> Result<Prepared> {
     let errors = doppel_script::validate(script);
     if let Some(e) = errors.into_iter().next() {
         return Err(Error::script(e.path.clone(), e.kind.to_string()));
@@ -329,70 +330,170 @@ pub fn render(script: &Script, out: &Path, opts: &mut RenderOptions<'_>) -> Resu
         None
     };
 
-    // Encode.
-    let alpha = alpha && codec == VideoCodec::Vp8;
-    let enc_opts = EncodeOptions {
-        width: geometry.out_w,
-        height: geometry.out_h,
-        fps: FPS,
-        codec,
-        bitrate_kbps: video.bitrate.map(|b| b.clamp(40, 30_000) as u32),
-        alpha,
-        x264_preset: opts.x264_preset.clone(),
-        audio_rate: Some(audio::RATE),
-        audio_channels: audio::CHANNELS,
-    };
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
-    }
-    let mut encoder = Encoder::create(out, &enc_opts)?;
-    let mut canvas =
-        Pixmap::new(geometry.out_w, geometry.out_h).ok_or_else(|| Error::script("video_config", "bad size"))?;
-    let mut scratch = Vec::new();
-    let per_frame = audio::samples_per_frame(FPS) * audio::CHANNELS as usize;
-    let mut done = 0u64;
-    let mut report_scenes = Vec::new();
-    for (s, (scale, motion)) in scenes.iter().zip(&plans_motion) {
-        let rig = &rigs
-            .iter()
-            .find(|(k, _)| (k - scale).abs() < 1e-4)
-            .map(|r| &r.1)
-            .ok_or_else(|| Error::script("", "rig"))?;
+    // Stages: the static parts of every scene, drawn once.
+    let mut prepared_scenes = Vec::new();
+    let mut start = 0usize;
+    for (s, (scale, motion)) in scenes.into_iter().zip(plans_motion) {
+        let rig = rigs.iter().position(|(k, _)| (k - scale).abs() < 1e-4).ok_or_else(|| Error::script("", "rig"))?;
         let stage = Stage::new(&geometry, &s.look).ok_or_else(|| Error::script("video_config", "bad size"))?;
         let at = geometry.to_out(s.human.0, s.human.1);
-        report_scenes.push((done * 1000 / FPS as u64, s.speech.timeline.clone()));
-        for i in 0..s.frames {
-            let state = motion.state(rig, i);
-            let t_ms = (done * 1000 / FPS as u64) as u32;
-            stage.frame(&mut canvas, rig, &state, at, track_subs.as_ref().and_then(|t| t.frame(t_ms)));
-            if done == 0 {
+        prepared_scenes.push(PreparedScene {
+            start,
+            frames: s.frames,
+            rig,
+            motion,
+            stage,
+            at,
+            timeline: s.speech.timeline,
+        });
+        start += s.frames;
+    }
+    Ok(Prepared {
+        geometry,
+        codec,
+        alpha: alpha && codec == VideoCodec::Vp8,
+        bitrate_kbps: video.bitrate.map(|b| b.clamp(40, 30_000) as u32),
+        scenes: prepared_scenes,
+        rigs: rigs.into_iter().map(|(_, r)| r).collect(),
+        audio: track,
+        subtitle_track: track_subs,
+        cues,
+        avatar: avatar.manifest.id.clone(),
+        voice,
+        frames: total_frames,
+    })
+}
+
+struct PreparedScene {
+    start: usize,
+    frames: usize,
+    rig: usize,
+    motion: Motion,
+    stage: Stage,
+    at: (f32, f32),
+    timeline: doppel_speech::Timeline,
+}
+
+/// A script resolved, spoken and planned: every frame can be drawn, and the whole can be encoded.
+pub struct Prepared {
+    geometry: Geometry,
+    codec: VideoCodec,
+    alpha: bool,
+    bitrate_kbps: Option<u32>,
+    scenes: Vec<PreparedScene>,
+    rigs: Vec<doppel_avatar::Rig>,
+    audio: Vec<f32>,
+    subtitle_track: Option<SubtitleTrack>,
+    cues: Vec<subtitles::Cue>,
+    avatar: String,
+    voice: String,
+    frames: usize,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("geometry", &self.geometry)
+            .field("frames", &self.frames)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Prepared {
+    /// Number of video frames.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Output width and height.
+    pub fn size(&self) -> (u32, u32) {
+        (self.geometry.out_w, self.geometry.out_h)
+    }
+
+    /// Whether the video carries alpha.
+    pub fn alpha(&self) -> bool {
+        self.alpha
+    }
+
+    /// The soundtrack: interleaved stereo at 48 kHz, exactly as long as the video.
+    pub fn audio(&self) -> &[f32] {
+        &self.audio
+    }
+
+    /// A new canvas of the output size.
+    pub fn canvas(&self) -> Pixmap {
+        Pixmap::new(self.geometry.out_w.max(1), self.geometry.out_h.max(1)).unwrap_or_else(|| {
+            // Sizes are checked when preparing; a 1x1 canvas keeps this infallible.
+            Pixmap::new(1, 1).expect("1x1 pixmap")
+        })
+    }
+
+    /// Draws frame `index` (0-based over the whole video) into `canvas` (premultiplied RGBA, output size).
+    pub fn draw_frame(&self, index: usize, canvas: &mut Pixmap) {
+        let Some(scene) = self.scenes.iter().rev().find(|s| s.start <= index) else { return };
+        let Some(rig) = self.rigs.get(scene.rig) else { return };
+        let local = (index - scene.start).min(scene.frames.saturating_sub(1));
+        let state = scene.motion.state(rig, local);
+        let t_ms = (index as u64 * 1000 / FPS as u64) as u32;
+        let subtitle = self.subtitle_track.as_ref().and_then(|t| t.frame(t_ms));
+        scene.stage.frame(canvas, rig, &state, scene.at, subtitle);
+    }
+
+    /// Encodes the whole video to `out`, writing the cover if asked.
+    pub fn encode(&self, out: &Path, opts: &mut RenderOptions<'_>) -> Result<RenderReport> {
+        let g = &self.geometry;
+        let enc_opts = EncodeOptions {
+            width: g.out_w,
+            height: g.out_h,
+            fps: FPS,
+            codec: self.codec,
+            bitrate_kbps: self.bitrate_kbps,
+            alpha: self.alpha,
+            x264_preset: opts.x264_preset.clone(),
+            audio_rate: Some(audio::RATE),
+            audio_channels: audio::CHANNELS,
+        };
+        if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
+        }
+        let mut encoder = Encoder::create(out, &enc_opts)?;
+        let mut canvas = self.canvas();
+        let mut scratch = Vec::new();
+        let per_frame = audio::samples_per_frame(FPS) * audio::CHANNELS as usize;
+        for i in 0..self.frames {
+            self.draw_frame(i, &mut canvas);
+            if i == 0 {
                 if let Some(cover) = &opts.cover {
                     write_cover(cover, &canvas)?;
                 }
             }
-            crate::yuv::convert(canvas.data(), geometry.out_w, geometry.out_h, encoder.planes(), &mut scratch)?;
+            crate::yuv::convert(canvas.data(), g.out_w, g.out_h, encoder.planes(), &mut scratch)?;
             encoder.push_frame()?;
-            let a = done as usize * per_frame;
-            encoder.push_audio(&track[a..(a + per_frame).min(track.len())])?;
-            done += 1;
+            let a = (i * per_frame).min(self.audio.len());
+            encoder.push_audio(&self.audio[a..(a + per_frame).min(self.audio.len())])?;
             if let Some(p) = opts.progress.as_mut() {
-                p(Progress { frame: done, total_frames: total_frames as u64 });
+                p(Progress { frame: i as u64 + 1, total_frames: self.frames as u64 });
             }
         }
+        encoder.finish()?;
+        Ok(RenderReport {
+            width: g.out_w,
+            height: g.out_h,
+            frames: self.frames as u64,
+            duration_ms: self.frames as u64 * 1000 / FPS as u64,
+            codec: self.codec,
+            alpha: self.alpha,
+            avatar: self.avatar.clone(),
+            voice: self.voice.clone(),
+            scenes: self.scenes.iter().map(|s| (s.start as u64 * 1000 / FPS as u64, s.timeline.clone())).collect(),
+            subtitles: self.cues.clone(),
+        })
     }
-    encoder.finish()?;
-    Ok(RenderReport {
-        width: geometry.out_w,
-        height: geometry.out_h,
-        frames: done,
-        duration_ms: done * 1000 / FPS as u64,
-        codec,
-        alpha,
-        avatar: avatar.manifest.id.clone(),
-        voice,
-        scenes: report_scenes,
-        subtitles: cues,
-    })
+}
+
+/// Renders `script` to `out` (`.mp4` or `.webm`): [`prepare`] then [`Prepared::encode`].
+pub fn render(script: &Script, out: &Path, opts: &mut RenderOptions<'_>) -> Result<RenderReport> {
+    prepare(script, out, opts)?.encode(out, opts)
 }
 
 fn has_han(plan: &Plan) -> bool {

@@ -15,7 +15,7 @@ mod yuv;
 
 use std::path::{Path, PathBuf};
 
-pub use job::{render, Progress, RenderOptions, RenderReport};
+pub use job::{prepare, render, Prepared, Progress, RenderOptions, RenderReport, FPS};
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]
