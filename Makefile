@@ -39,6 +39,7 @@ test: deps
 
 bench: deps
 	$(CARGO) bench --locked -p doppel-speech --bench speech
+	$(CARGO) bench --locked -p doppel-render --bench render
 
 fuzz: deps
 	scripts/fuzz.sh $(FUZZ_SECONDS)
