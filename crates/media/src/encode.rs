@@ -277,6 +277,8 @@ impl Encoder {
         let mut packet = Packet::empty();
         while self.video.receive_packet(&mut packet).is_ok() {
             packet.set_stream(self.video_index);
+            // Every frame lasts one tick of the frame rate; without it MP4's edit list ends a frame early.
+            packet.set_duration(1);
             packet.rescale_ts(self.video_tb, stream_tb);
             ff("writing a video packet", packet.write_interleaved(&mut self.octx))?;
         }

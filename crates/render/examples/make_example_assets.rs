@@ -171,6 +171,54 @@ fn music() -> Vec<i16> {
         .collect()
 }
 
+/// A four-second animated bar chart (480x270, 25 fps, H.264, no sound) for a VIDEO layer.
+fn chart(path: &std::path::Path) {
+    let (w, h) = (480u32, 270u32);
+    let opts = doppel_media::EncodeOptions { width: w, height: h, audio_rate: None, ..Default::default() };
+    let mut enc = doppel_media::Encoder::create(path, &opts).expect("chart encoder");
+    let values = [0.35f32, 0.55, 0.45, 0.8, 0.95];
+    let colors = [(52u8, 94u8, 140u8), (196, 120, 76), (90, 140, 110), (230, 190, 90), (33, 56, 102)];
+    for i in 0..100u32 {
+        let mut pm = Pixmap::new(w, h).expect("pixmap");
+        pm.fill(Color::from_rgba8(250, 250, 252, 255));
+        let grow = ((i as f32 / 60.0).min(1.0) * std::f32::consts::FRAC_PI_2).sin();
+        for (k, (v, c)) in values.iter().zip(colors).enumerate() {
+            let bh = (h as f32 - 60.0) * v * grow;
+            let x = 40.0 + k as f32 * 85.0;
+            pm.fill_rect(
+                rect(x, h as f32 - 30.0 - bh.max(1.0), 60.0, bh.max(1.0)),
+                &solid(c.0, c.1, c.2, 255),
+                Transform::identity(),
+                None,
+            );
+        }
+        pm.fill_rect(
+            rect(30.0, h as f32 - 30.0, w as f32 - 60.0, 3.0),
+            &solid(80, 80, 90, 255),
+            Transform::identity(),
+            None,
+        );
+        let p = enc.planes();
+        let (y, ys) = p.y;
+        let (u, us) = p.u;
+        let (v, vs) = p.v;
+        // BT.709 limited range, by hand (the renderer uses yuvutils-rs; this asset maker keeps to the basics).
+        for row in 0..h as usize {
+            for col in 0..w as usize {
+                let px = pm.pixels()[row * w as usize + col];
+                let (r, g, b) = (px.red() as f32, px.green() as f32, px.blue() as f32);
+                y[row * ys + col] = (16.0 + 0.1826 * r + 0.6142 * g + 0.0620 * b).round() as u8;
+                if row % 2 == 0 && col % 2 == 0 {
+                    u[row / 2 * us + col / 2] = (128.0 - 0.1006 * r - 0.3386 * g + 0.4392 * b).round() as u8;
+                    v[row / 2 * vs + col / 2] = (128.0 + 0.4392 * r - 0.3989 * g - 0.0403 * b).round() as u8;
+                }
+            }
+        }
+        enc.push_frame().expect("frame");
+    }
+    enc.finish().expect("finish chart");
+}
+
 fn main() {
     let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "examples/assets".into()));
     std::fs::create_dir_all(&dir).expect("assets dir");
@@ -179,5 +227,6 @@ fn main() {
     logo(256).save_png(dir.join("logo.png")).expect("logo.png");
     let mut f = std::fs::File::create(dir.join("music.wav")).expect("music.wav");
     doppel_speech::wav::write(&mut f, 22050, &music()).expect("write music");
-    println!("wrote studio.png, studio-portrait.png, logo.png and music.wav to {}", dir.display());
+    chart(&dir.join("chart.mp4"));
+    println!("wrote studio.png, studio-portrait.png, logo.png, music.wav and chart.mp4 to {}", dir.display());
 }

@@ -35,14 +35,29 @@ pub struct Placed {
     pub h: f32,
 }
 
+/// A video layer placed in layout coordinates; its frames are already scaled to output pixels.
+#[derive(Debug)]
+pub struct PlacedVideo {
+    pub layer: crate::video_layer::VideoLayer,
+    pub x: f32,
+    pub y: f32,
+}
+
+/// A layer: a still picture, or a video whose frame changes with time.
+#[derive(Debug)]
+pub enum Layer {
+    Still(Placed),
+    Video(PlacedVideo),
+}
+
 /// What a scene shows besides the avatar, already resolved.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SceneLook {
     pub background: Background,
     /// Layers under the avatar, bottom first.
-    pub below: Vec<Placed>,
+    pub below: Vec<Layer>,
     /// Layers over the avatar, bottom first.
-    pub above: Vec<Placed>,
+    pub above: Vec<Layer>,
 }
 
 /// A scene background.
@@ -54,11 +69,69 @@ pub enum Background {
     Image(Pixmap),
 }
 
-/// The drawn static parts of one scene at output size.
+/// One drawing step of a frame after the base.
+#[derive(Debug)]
+enum Op {
+    /// A run of still layers, precomposed at output size.
+    Still(Pixmap),
+    /// A video layer's current frame at an output position.
+    Video(crate::video_layer::VideoLayer, i32, i32),
+}
+
+/// The drawn static parts of one scene at output size, and the dynamic layers between them.
 #[derive(Debug)]
 pub struct Stage {
+    /// The background and the still layers under the avatar up to the first video layer.
     pub base: Pixmap,
-    pub overlay: Option<Pixmap>,
+    below: Vec<Op>,
+    above: Vec<Op>,
+}
+
+/// Turns layers into steps: consecutive stills share one precomposed pixmap (the first run under the avatar goes
+/// into `base` when `base` is given).
+fn ops(g: &Geometry, layers: Vec<Layer>, mut base: Option<&mut Pixmap>) -> Option<Vec<Op>> {
+    let mut out = Vec::new();
+    let mut current: Option<Pixmap> = None;
+    for layer in layers {
+        match layer {
+            Layer::Still(p) => {
+                if let Some(b) = base.as_deref_mut() {
+                    draw_placed(b, g, &p);
+                } else {
+                    let pm = match current.as_mut() {
+                        Some(pm) => pm,
+                        None => current.insert(Pixmap::new(g.out_w, g.out_h)?),
+                    };
+                    draw_placed(pm, g, &p);
+                }
+            }
+            Layer::Video(v) => {
+                base = None;
+                if let Some(pm) = current.take() {
+                    out.push(Op::Still(pm));
+                }
+                let (x, y) = g.to_out(v.x, v.y);
+                out.push(Op::Video(v.layer, x.round() as i32, y.round() as i32));
+            }
+        }
+    }
+    if let Some(pm) = current.take() {
+        out.push(Op::Still(pm));
+    }
+    Some(out)
+}
+
+fn run_ops(ops: &[Op], canvas: &mut Pixmap, t_ms: u32) {
+    for op in ops {
+        match op {
+            Op::Still(pm) => doppel_avatar::rig::blend_over(&mut canvas.as_mut(), pm, 0, 0),
+            Op::Video(layer, x, y) => {
+                if let Some(frame) = layer.frame_at(t_ms) {
+                    doppel_avatar::rig::blend_over(&mut canvas.as_mut(), frame, *x, *y);
+                }
+            }
+        }
+    }
 }
 
 fn draw_placed(canvas: &mut Pixmap, g: &Geometry, p: &Placed) {
@@ -71,7 +144,7 @@ fn draw_placed(canvas: &mut Pixmap, g: &Geometry, p: &Placed) {
 
 impl Stage {
     /// Draws the static parts of a scene.
-    pub fn new(g: &Geometry, look: &SceneLook) -> Option<Stage> {
+    pub fn new(g: &Geometry, look: SceneLook) -> Option<Stage> {
         let mut base = Pixmap::new(g.out_w, g.out_h)?;
         match &look.background {
             Background::Color([r, gg, b, a]) => base.fill(Color::from_rgba8(*r, *gg, *b, *a)),
@@ -84,35 +157,25 @@ impl Stage {
                 draw_placed(&mut base, g, &p);
             }
         }
-        for p in &look.below {
-            draw_placed(&mut base, g, p);
-        }
-        let overlay = if look.above.is_empty() {
-            None
-        } else {
-            let mut o = Pixmap::new(g.out_w, g.out_h)?;
-            for p in &look.above {
-                draw_placed(&mut o, g, p);
-            }
-            Some(o)
-        };
-        Some(Stage { base, overlay })
+        let below = ops(g, look.below, Some(&mut base))?;
+        let above = ops(g, look.above, None)?;
+        Some(Stage { base, below, above })
     }
 
-    /// Draws one frame into `canvas` (same size as the stage).
+    /// Draws the frame at scene time `t_ms` into `canvas` (same size as the stage).
     pub fn frame(
         &self,
         canvas: &mut Pixmap,
+        t_ms: u32,
         rig: &Rig,
         state: &FrameState,
         at: (f32, f32),
         subtitle: Option<(&Pixmap, i32, i32)>,
     ) {
         canvas.data_mut().copy_from_slice(self.base.data());
+        run_ops(&self.below, canvas, t_ms);
         rig.draw(state, &mut canvas.as_mut(), at.0, at.1);
-        if let Some(o) = &self.overlay {
-            doppel_avatar::rig::blend_over(&mut canvas.as_mut(), o, 0, 0);
-        }
+        run_ops(&self.above, canvas, t_ms);
         if let Some((img, x, y)) = subtitle {
             doppel_avatar::rig::blend_over(&mut canvas.as_mut(), img, x, y);
         }

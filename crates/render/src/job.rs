@@ -11,9 +11,10 @@ use doppel_speech::{MarkKind, Speech, Tts, VoiceSettings};
 use tiny_skia::Pixmap;
 
 use crate::audio;
-use crate::compose::{Background, Geometry, Placed, SceneLook, Stage};
+use crate::compose::{Background, Geometry, Layer, Placed, PlacedVideo, SceneLook, Stage};
 use crate::subtitles::{self, cues_from_timeline, parse_hex_color, style_from_config, SubtitleTrack};
 use crate::text::{TextRenderer, TextStyle};
+use crate::video_layer::VideoLayer;
 use crate::{Error, Result};
 
 /// Frames per second of every doppel video.
@@ -94,6 +95,7 @@ struct Scene {
     /// Where the avatar stands: top-left in layout px and its scale relative to its canvas.
     human: (f32, f32, f32),
     cues: Vec<Cue>,
+    videos: Vec<VideoSound>,
 }
 
 fn resolve_file(base: &Path, path: &str, field: &str) -> Result<PathBuf> {
@@ -219,9 +221,12 @@ pub fn prepare(script: &Script, out: &Path, opts: &RenderOptions<'_>) -> Result<
             .ok_or_else(|| Error::script(format!("{path}.text_config.text"), "missing"))?;
         let speech = opts.tts.synthesize(&voice, &plan, settings)?;
         let frames = (speech.timeline.duration_ms as u64 * FPS as u64).div_ceil(1000).max(1) as usize;
-        let (look, human, scene_alpha) =
+        let (look, human, scene_alpha, videos) =
             resolve_look(shoot, &path, &opts.base_dir, &geometry, &avatar, codec, &mut fonts)?;
         alpha |= scene_alpha;
+        // `is_play_the_entire_video`: the scene lasts until its videos have played.
+        let entire_ms = videos.iter().filter_map(|v| v.entire_ms).max().unwrap_or(0);
+        let frames = frames.max((entire_ms as u64 * FPS as u64).div_ceil(1000) as usize);
         let mut cues: Vec<Cue> = speech
             .timeline
             .marks
@@ -248,7 +253,7 @@ pub fn prepare(script: &Script, out: &Path, opts: &RenderOptions<'_>) -> Result<
                 ));
             }
         }
-        scenes.push(Scene { path, speech, frames, look, human, cues });
+        scenes.push(Scene { path, speech, frames, look, human, cues, videos });
     }
     if scenes.is_empty() {
         return Err(Error::script("shoot_scripts", "no scene to render"));
@@ -290,7 +295,15 @@ pub fn prepare(script: &Script, out: &Path, opts: &RenderOptions<'_>) -> Result<
     let total_frames: usize = scenes.iter().map(|s| s.frames).sum();
     let mut track = Vec::with_capacity(total_frames * audio::samples_per_frame(FPS) * 2);
     for s in &scenes {
-        track.extend(audio::scene_voice(&s.speech.samples, s.speech.sample_rate, s.frames, FPS)?);
+        let mut scene_track = audio::scene_voice(&s.speech.samples, s.speech.sample_rate, s.frames, FPS)?;
+        for v in s.videos.iter().filter(|v| v.volume > 0) {
+            let scene_ms = s.frames as u32 * 1000 / FPS;
+            let sound = VideoLayer::audio(&v.file, v.volume, scene_ms, v.loops, &v.field)?;
+            for (a, b) in scene_track.iter_mut().zip(sound) {
+                *a = (*a + b).clamp(-1.0, 1.0);
+            }
+        }
+        track.extend(scene_track);
     }
     if let Some(m) = &script.background_music_config {
         if let Some(id) = m.music_asset_id.as_deref().filter(|s| !s.is_empty()) {
@@ -335,7 +348,7 @@ pub fn prepare(script: &Script, out: &Path, opts: &RenderOptions<'_>) -> Result<
     let mut start = 0usize;
     for (s, (scale, motion)) in scenes.into_iter().zip(plans_motion) {
         let rig = rigs.iter().position(|(k, _)| (k - scale).abs() < 1e-4).ok_or_else(|| Error::script("", "rig"))?;
-        let stage = Stage::new(&geometry, &s.look).ok_or_else(|| Error::script("video_config", "bad size"))?;
+        let stage = Stage::new(&geometry, s.look).ok_or_else(|| Error::script("video_config", "bad size"))?;
         let at = geometry.to_out(s.human.0, s.human.1);
         prepared_scenes.push(PreparedScene {
             start,
@@ -436,7 +449,8 @@ impl Prepared {
         let state = scene.motion.state(rig, local);
         let t_ms = (index as u64 * 1000 / FPS as u64) as u32;
         let subtitle = self.subtitle_track.as_ref().and_then(|t| t.frame(t_ms));
-        scene.stage.frame(canvas, rig, &state, scene.at, subtitle);
+        let scene_ms = (local as u64 * 1000 / FPS as u64) as u32;
+        scene.stage.frame(canvas, scene_ms, rig, &state, scene.at, subtitle);
     }
 
     /// Encodes the whole video to `out`, writing the cover if asked.
@@ -519,7 +533,7 @@ fn resolve_look(
     avatar: &Avatar,
     codec: VideoCodec,
     fonts: &mut Option<TextRenderer>,
-) -> Result<(SceneLook, (f32, f32, f32), bool)> {
+) -> Result<(SceneLook, (f32, f32, f32), bool, Vec<VideoSound>)> {
     let canvas = avatar.manifest.canvas;
     let mut alpha = false;
     let background = match shoot.background_config.first() {
@@ -568,7 +582,8 @@ fn resolve_look(
     let fit = (g.layout_h / canvas.height as f32).min(g.layout_w / canvas.width as f32);
     let mut human = ((g.layout_w - canvas.width as f32 * fit) / 2.0, g.layout_h - canvas.height as f32 * fit, fit);
     let mut human_index = i64::MIN;
-    let mut layers: Vec<(i64, usize, Placed)> = Vec::new();
+    let mut layers: Vec<(i64, usize, Layer)> = Vec::new();
+    let mut videos: Vec<VideoSound> = Vec::new();
     for (k, l) in shoot.layer_config.iter().enumerate() {
         let lp = format!("{path}.layer_config[{k}]");
         let pos = l.position.clone().unwrap_or_default();
@@ -600,7 +615,7 @@ fn resolve_look(
                     size.width.map_or(pm.width() as f32, |v| v as f32),
                     size.height.map_or(pm.height() as f32, |v| v as f32),
                 );
-                layers.push((index, k, Placed { pixmap: pm, x, y, w, h }));
+                layers.push((index, k, Layer::Still(Placed { pixmap: pm, x, y, w, h })));
             }
             Some(LayerType::Text) => {
                 let cfg = l.text_config.clone().unwrap_or_default();
@@ -617,11 +632,48 @@ fn resolve_look(
                 let renderer = fonts.get_or_insert_with(TextRenderer::new);
                 if let Some(pm) = renderer.render(&text, &style) {
                     let (w, h) = (pm.width() as f32 / g.scale, pm.height() as f32 / g.scale);
-                    layers.push((index, k, Placed { pixmap: pm, x, y, w, h }));
+                    layers.push((index, k, Layer::Still(Placed { pixmap: pm, x, y, w, h })));
                 }
             }
             Some(LayerType::Video) => {
-                return Err(Error::script(format!("{lp}.layer_type"), "VIDEO layers are not supported yet"));
+                let cfg = l.video_config.clone().unwrap_or_default();
+                let field = format!("{lp}.video_config.video_url");
+                let src = cfg
+                    .video_url
+                    .clone()
+                    .filter(|u| !u.is_empty())
+                    .or_else(|| l.asset_id.clone().filter(|a| !a.is_empty()))
+                    .ok_or_else(|| Error::script(field.clone(), "missing"))?;
+                let file = resolve_file(base, &src, &field)?;
+                let (w, h) = match (size.width, size.height) {
+                    (Some(w), Some(h)) => (w as f32, h as f32),
+                    _ => {
+                        let info =
+                            doppel_media::probe(&file).map_err(|e| Error::asset(&field, &file, e.to_string()))?;
+                        let v = info
+                            .stream(doppel_media::StreamKind::Video)
+                            .ok_or_else(|| Error::asset(&field, &file, "no video stream"))?;
+                        (v.width as f32, v.height as f32)
+                    }
+                };
+                let loops = cfg.loop_count.unwrap_or(-1);
+                let layer = VideoLayer::open(
+                    &file,
+                    ((w * g.scale).round() as u32).max(1),
+                    ((h * g.scale).round() as u32).max(1),
+                    loops,
+                    &field,
+                )?;
+                let volume = cfg.video_sound.unwrap_or(0).clamp(0, 100) as u32;
+                let entire = cfg.is_play_the_entire_video.unwrap_or(false);
+                videos.push(VideoSound {
+                    file: file.clone(),
+                    field,
+                    volume,
+                    loops,
+                    entire_ms: entire.then(|| layer.play_ms()).flatten(),
+                });
+                layers.push((index, k, Layer::Video(PlacedVideo { layer, x, y })));
             }
             None => return Err(Error::script(format!("{lp}.layer_type"), "missing")),
         }
@@ -637,5 +689,15 @@ fn resolve_look(
             above.push(p);
         }
     }
-    Ok((SceneLook { background, below, above }, human, alpha))
+    Ok((SceneLook { background, below, above }, human, alpha, videos))
+}
+
+/// The sound of a VIDEO layer, and how long the scene must last to play it entirely.
+#[derive(Debug, Clone)]
+struct VideoSound {
+    file: PathBuf,
+    field: String,
+    volume: u32,
+    loops: i64,
+    entire_ms: Option<u32>,
 }

@@ -11,6 +11,7 @@ mod compose;
 mod job;
 pub mod subtitles;
 pub mod text;
+pub mod video_layer;
 mod yuv;
 
 use std::path::{Path, PathBuf};

@@ -69,6 +69,13 @@ fn h264_mp4_has_high_profile_aac_and_matching_lengths() {
     assert_eq!((a.codec.as_str(), a.sample_rate, a.channels), ("aac", 48000, 2));
     assert!(a.duration_ms.abs_diff(v.duration_ms) <= 40, "audio {} ms vs video {} ms", a.duration_ms, v.duration_ms);
     assert!(!doppel_media::encode::partial_path(&path).exists());
+    // Every frame decodes back, the last one included.
+    let mut reader = VideoReader::open(&path).expect("open");
+    let mut decoded = 0;
+    while reader.next_frame().expect("decode").is_some() {
+        decoded += 1;
+    }
+    assert_eq!(decoded, 50);
     // faststart: the moov atom comes before mdat.
     let bytes = std::fs::read(&path).expect("read");
     let find = |tag: &[u8]| bytes.windows(4).position(|w| w == tag).expect("atom");

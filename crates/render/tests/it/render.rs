@@ -195,3 +195,53 @@ fn bad_input_names_what_is_wrong_and_leaves_no_file() {
 
     assert!(!out.exists() && !doppel_media::encode::partial_path(&out).exists());
 }
+
+/// A one-second 64x64 clip: red for the first half, blue for the second.
+fn red_then_blue(path: &Path) {
+    let opts = doppel_media::EncodeOptions { width: 64, height: 64, audio_rate: None, ..Default::default() };
+    let mut enc = doppel_media::Encoder::create(path, &opts).expect("encoder");
+    for i in 0..25 {
+        let p = enc.planes();
+        // BT.709 limited range: red (Y 63, U 102, V 240), blue (Y 32, U 240, V 118).
+        let (yv, uv, vv) = if i < 12 { (63, 102, 240) } else { (32, 240, 118) };
+        for (plane, value, rows) in [(p.y, yv, 64), (p.u, uv, 32), (p.v, vv, 32)] {
+            let (data, stride) = plane;
+            for r in 0..rows {
+                data[r * stride..r * stride + rows].fill(value);
+            }
+        }
+        enc.push_frame().expect("frame");
+    }
+    enc.finish().expect("finish");
+}
+
+#[test]
+fn a_video_layer_plays_and_loops_in_its_place() {
+    let dir = tmp_dir("video-layer");
+    red_then_blue(&dir.join("clip.mp4"));
+    let s = script(
+        "Watch the corner of the picture for a while now.",
+        json!({ "shoot_scripts": [{ "sequence_no": 0, "shoot_script": {
+            "text_config": { "text": "Watch the corner of the picture for a while now." },
+            "background_config": [{ "background_type": "COLOR", "background_color_config": "#FFFFFF" }],
+            "layer_config": [{ "layer_type": "VIDEO", "video_config": { "video_url": "clip.mp4", "loop_count": -1 },
+                               "position": { "dx": 0, "dy": 0, "layer_index": 5 }, "size": { "width": 240, "height": 240 } }] } }] }),
+    );
+    let out = dir.join("v.mp4");
+    run(&s, &out).expect("render");
+    let f = frames(&out);
+    assert!(f.len() > 40);
+    let px = |frame: &[u8]| {
+        let i = ((60 * 720 + 60) * 4) as usize;
+        (frame[i], frame[i + 1], frame[i + 2])
+    };
+    let (r0, _, b0) = px(&f[3]);
+    let (r1, _, b1) = px(&f[18]);
+    let (r2, _, b2) = px(&f[28]);
+    assert!(r0 > 180 && b0 < 80, "frame 3 should be red: {:?}", px(&f[3]));
+    assert!(b1 > 180 && r1 < 80, "frame 18 should be blue: {:?}", px(&f[18]));
+    assert!(r2 > 180 && b2 < 80, "frame 28 (looped) should be red again: {:?}", px(&f[28]));
+    // Outside the layer, the background stays white.
+    let i = ((60 * 720 + 600) * 4) as usize;
+    assert!(f[3][i] > 240 && f[3][i + 2] > 240);
+}
