@@ -221,7 +221,7 @@ pub fn prepare(script: &Script, out: &Path, opts: &RenderOptions<'_>) -> Result<
             .ok_or_else(|| Error::script(format!("{path}.text_config.text"), "missing"))?;
         let speech = opts.tts.synthesize(&voice, &plan, settings)?;
         let frames = (speech.timeline.duration_ms as u64 * FPS as u64).div_ceil(1000).max(1) as usize;
-        let (look, human, scene_alpha, videos) =
+        let ResolvedLook { look, human, alpha: scene_alpha, videos } =
             resolve_look(shoot, &path, &opts.base_dir, &geometry, &avatar, codec, &mut fonts)?;
         alpha |= scene_alpha;
         // `is_play_the_entire_video`: the scene lasts until its videos have played.
@@ -533,7 +533,7 @@ fn resolve_look(
     avatar: &Avatar,
     codec: VideoCodec,
     fonts: &mut Option<TextRenderer>,
-) -> Result<(SceneLook, (f32, f32, f32), bool, Vec<VideoSound>)> {
+) -> Result<ResolvedLook> {
     let canvas = avatar.manifest.canvas;
     let mut alpha = false;
     let background = match shoot.background_config.first() {
@@ -689,7 +689,16 @@ fn resolve_look(
             above.push(p);
         }
     }
-    Ok((SceneLook { background, below, above }, human, alpha, videos))
+    Ok(ResolvedLook { look: SceneLook { background, below, above }, human, alpha, videos })
+}
+
+/// A scene's look, where the avatar stands (top-left in layout px and scale), whether it is transparent, and the
+/// sound of its video layers.
+struct ResolvedLook {
+    look: SceneLook,
+    human: (f32, f32, f32),
+    alpha: bool,
+    videos: Vec<VideoSound>,
 }
 
 /// The sound of a VIDEO layer, and how long the scene must last to play it entirely.
