@@ -386,4 +386,3 @@ pub fn blend_over(canvas: &mut PixmapMut<'_>, src: &Pixmap, x: i32, y: i32) {
         }
     }
 }
-

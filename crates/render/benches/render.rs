@@ -35,7 +35,8 @@ struct YuvFrame {
 
 fn to_yuv(rgba: &[u8], w: u32, h: u32) -> YuvFrame {
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-    let mut f = YuvFrame { y: vec![0; (w * h) as usize], u: vec![0; (cw * ch) as usize], v: vec![0; (cw * ch) as usize] };
+    let mut f =
+        YuvFrame { y: vec![0; (w * h) as usize], u: vec![0; (cw * ch) as usize], v: vec![0; (cw * ch) as usize] };
     let mut img = YuvPlanarImageMut {
         y_plane: BufferStoreMut::Borrowed(&mut f.y),
         y_stride: w,
@@ -59,7 +60,9 @@ fn encode_floor(frames: &[YuvFrame], audio: &[f32], opts: &EncodeOptions, out: &
     let (w, h) = (opts.width as usize, opts.height as usize);
     for (i, f) in frames.iter().enumerate() {
         let p = enc.planes();
-        for (plane, src, pw, ph) in [(p.y, &f.y, w, h), (p.u, &f.u, w.div_ceil(2), h.div_ceil(2)), (p.v, &f.v, w.div_ceil(2), h.div_ceil(2))] {
+        for (plane, src, pw, ph) in
+            [(p.y, &f.y, w, h), (p.u, &f.u, w.div_ceil(2), h.div_ceil(2)), (p.v, &f.v, w.div_ceil(2), h.div_ceil(2))]
+        {
             let (dst, stride) = plane;
             for row in 0..ph {
                 dst[row * stride..row * stride + pw].copy_from_slice(&src[row * pw..(row + 1) * pw]);

@@ -1,8 +1,11 @@
 //! Integration tests of doppel-render: real TTS, real FFmpeg, files in a temporary folder.
 
+mod golden;
+mod lipsync;
 mod render;
 mod subtitles;
 mod text;
+mod video_layer;
 
 use std::path::PathBuf;
 
