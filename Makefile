@@ -9,10 +9,13 @@ CARGO ?= cargo
 OUT ?= out
 FUZZ_SECONDS ?= 30
 
-.PHONY: run test deps build bench fuzz clean
+.PHONY: run test deps test-deps build bench fuzz clean
 
 deps:
 	@scripts/install-deps.sh
+
+test-deps:
+	@scripts/install-deps.sh --test
 
 build: deps
 	$(CARGO) build --release --locked -p doppel
@@ -31,7 +34,7 @@ run: build
 	@echo "  video:    $(OUT)/hello.mp4   (H.264 + AAC; cover $(OUT)/hello.jpg, subtitles $(OUT)/hello.srt)"
 	@echo "  more:     ./target/release/doppel avatars | voices | render examples/<name>.json -o out/<name>.mp4"
 
-test: deps
+test: test-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	$(CARGO) test --workspace --locked

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what doppel needs to build and test on Debian or Ubuntu, only what is missing, and nothing twice.
-# Called by `make run` and `make test`; safe to run by hand. Set DOPPEL_NO_APT=1 to skip the apt step.
+# Called by `make run` and `make test` (with --test: also what the tests need); safe to run by hand. Set
+# DOPPEL_NO_APT=1 to skip the apt step.
 set -euo pipefail
 
 # System packages: the C libraries doppel links (libespeak-ng; FFmpeg 5.1 with x264, libvpx and libopus) and
@@ -12,6 +13,10 @@ packages=(
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev
   fonts-noto-cjk fonts-dejavu-core
 )
+# Tests also drive a real browser (headless Chromium) to check what viewers see.
+if [ "${1:-}" = "--test" ]; then
+  packages+=(chromium)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

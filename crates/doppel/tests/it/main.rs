@@ -166,3 +166,57 @@ fn every_example_renders_and_plays() {
     }
     assert_eq!(count, 5);
 }
+
+#[test]
+fn chromium_shows_a_transparent_webm_as_transparent() {
+    // A real browser: Debian's chromium, headless (installed by `make test`).
+    let chromium = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .expect("chromium is not installed: `make test` installs it (apt package chromium)");
+    let dir = tmp_dir("chromium");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/transparent.json");
+    let video = dir.join("transparent.webm");
+    let out = doppel(&["render", script.to_str().unwrap(), "-o", video.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(
+        dir.join("page.html"),
+        r#"<!doctype html><html><body style="margin:0;background:#ff0000">
+<video src="transparent.webm" muted autoplay playsinline style="display:block;width:360px;height:640px"></video>
+</body></html>"#,
+    )
+    .expect("page");
+    let profile = dir.join("profile");
+    let shot = dir.join("shot.png");
+    let run = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--autoplay-policy=no-user-gesture-required",
+            "--allow-file-access-from-files",
+            "--window-size=360,640",
+            "--virtual-time-budget=3000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", dir.join("page.html").display()))
+        .output()
+        .expect("run chromium");
+    assert!(shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&run.stderr));
+    let img = doppel_media::image::read_image(&shot).expect("read screenshot");
+    let px = |x: u32, y: u32| {
+        let i = ((y * img.width + x) * 4) as usize;
+        (img.data[i], img.data[i + 1], img.data[i + 2])
+    };
+    // The page's red shows through the transparent background around the avatar…
+    let (r, g, b) = px(20, 20);
+    assert!(r > 230 && g < 30 && b < 30, "corner is {:?}, not the page's red", (r, g, b));
+    // …and the avatar itself is opaque (his dark suit at the middle of the frame).
+    let (r, g, b) = px(180, 400);
+    assert!(!(r > 200 && g < 60 && b < 60), "the avatar is see-through: {:?}", (r, g, b));
+}
