@@ -471,24 +471,61 @@ impl Prepared {
             std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
         }
         let mut encoder = Encoder::create(out, &enc_opts)?;
-        let mut canvas = self.canvas();
-        let mut scratch = Vec::new();
         let per_frame = audio::samples_per_frame(FPS) * audio::CHANNELS as usize;
-        for i in 0..self.frames {
-            self.draw_frame(i, &mut canvas);
-            if i == 0 {
-                if let Some(cover) = &opts.cover {
-                    write_cover(cover, &canvas)?;
+        if let Some(cover) = &opts.cover {
+            let mut canvas = self.canvas();
+            self.draw_frame(0, &mut canvas);
+            write_cover(cover, &canvas)?;
+        }
+        // Drawing and encoding overlap: a drawing thread composes frames and converts them to YUV a few frames
+        // ahead, while this thread feeds the encoder. Buffers go back to the drawer to be reused.
+        let (w, h) = (g.out_w as usize, g.out_h as usize);
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let alpha = self.alpha;
+        std::thread::scope(|scope| -> Result<()> {
+            let (frames_tx, frames_rx) = std::sync::mpsc::sync_channel::<Result<YuvBuffers>>(3);
+            let (free_tx, free_rx) = std::sync::mpsc::channel::<YuvBuffers>();
+            for _ in 0..4 {
+                let _ = free_tx.send(YuvBuffers::new(w, h, alpha));
+            }
+            scope.spawn(move || {
+                let mut canvas = self.canvas();
+                let mut scratch = Vec::new();
+                for i in 0..self.frames {
+                    let Ok(mut buf) = free_rx.recv() else { return };
+                    self.draw_frame(i, &mut canvas);
+                    let planes = doppel_media::encode::Planes {
+                        y: (&mut buf.y, w),
+                        u: (&mut buf.u, cw),
+                        v: (&mut buf.v, cw),
+                        a: buf.a.as_mut().map(|a| (a.as_mut_slice(), w)),
+                    };
+                    let converted =
+                        crate::yuv::convert(canvas.data(), w as u32, h as u32, planes, &mut scratch).map(|_| buf);
+                    if frames_tx.send(converted).is_err() {
+                        return;
+                    }
+                }
+            });
+            for i in 0..self.frames {
+                let buf = frames_rx.recv().map_err(|_| Error::script("", "the drawing thread stopped"))??;
+                let p = encoder.planes();
+                copy_plane(&buf.y, w, h, p.y);
+                copy_plane(&buf.u, cw, ch, p.u);
+                copy_plane(&buf.v, cw, ch, p.v);
+                if let (Some(src), Some(dst)) = (&buf.a, p.a) {
+                    copy_plane(src, w, h, dst);
+                }
+                let _ = free_tx.send(buf);
+                encoder.push_frame()?;
+                let a = (i * per_frame).min(self.audio.len());
+                encoder.push_audio(&self.audio[a..(a + per_frame).min(self.audio.len())])?;
+                if let Some(p) = opts.progress.as_mut() {
+                    p(Progress { frame: i as u64 + 1, total_frames: self.frames as u64 });
                 }
             }
-            crate::yuv::convert(canvas.data(), g.out_w, g.out_h, encoder.planes(), &mut scratch)?;
-            encoder.push_frame()?;
-            let a = (i * per_frame).min(self.audio.len());
-            encoder.push_audio(&self.audio[a..(a + per_frame).min(self.audio.len())])?;
-            if let Some(p) = opts.progress.as_mut() {
-                p(Progress { frame: i as u64 + 1, total_frames: self.frames as u64 });
-            }
-        }
+            Ok(())
+        })?;
         encoder.finish()?;
         Ok(RenderReport {
             width: g.out_w,
@@ -508,6 +545,31 @@ impl Prepared {
 /// Renders `script` to `out` (`.mp4` or `.webm`): [`prepare`] then [`Prepared::encode`].
 pub fn render(script: &Script, out: &Path, opts: &mut RenderOptions<'_>) -> Result<RenderReport> {
     prepare(script, out, opts)?.encode(out, opts)
+}
+
+/// One frame's YUV 4:2:0 planes (and alpha), tightly packed.
+struct YuvBuffers {
+    y: Vec<u8>,
+    u: Vec<u8>,
+    v: Vec<u8>,
+    a: Option<Vec<u8>>,
+}
+
+impl YuvBuffers {
+    fn new(w: usize, h: usize, alpha: bool) -> YuvBuffers {
+        let c = w.div_ceil(2) * h.div_ceil(2);
+        YuvBuffers { y: vec![0; w * h], u: vec![128; c], v: vec![128; c], a: alpha.then(|| vec![255; w * h]) }
+    }
+}
+
+/// Copies a tightly packed plane (`w` bytes a row) into a strided one.
+fn copy_plane(src: &[u8], w: usize, h: usize, dst: (&mut [u8], usize)) {
+    let (data, stride) = dst;
+    for (row, chunk) in src.chunks_exact(w).take(h).enumerate() {
+        if let Some(d) = data.get_mut(row * stride..row * stride + w) {
+            d.copy_from_slice(chunk);
+        }
+    }
 }
 
 fn has_han(plan: &Plan) -> bool {
