@@ -63,7 +63,8 @@ struct Playing {
 pub struct Motion {
     fps: u32,
     frames: usize,
-    bones: usize,
+    /// Bone names in pose order.
+    bones: Vec<String>,
     body: Option<usize>,
     head: Option<usize>,
     mouth: Vec<Shape>,
@@ -184,7 +185,7 @@ impl Motion {
         Ok(Motion {
             fps,
             frames,
-            bones: rig.bone_count(),
+            bones: (0..rig.bone_count()).map(|i| rig.bone_name(i).to_string()).collect(),
             body: rig.bone_index("body"),
             head: rig.bone_index("head"),
             mouth: input.mouth.to_vec(),
@@ -208,10 +209,10 @@ impl Motion {
     }
 
     /// The state of frame `i`.
-    pub fn state(&self, rig: &Rig, i: usize) -> FrameState {
+    pub fn state(&self, i: usize) -> FrameState {
         let t = (i as u64 * 1000 / self.fps as u64) as u32;
         let tf = t as f32;
-        let mut pose = vec![BoneTransform::REST; self.bones];
+        let mut pose = vec![BoneTransform::REST; self.bones.len()];
         // Breathing.
         if let Some(b) = self.body {
             let phase = (tf / 4200.0) * std::f32::consts::TAU;
@@ -233,11 +234,10 @@ impl Motion {
             }
         }
         // Actions.
-        let names: Vec<String> = rig_bone_names(rig);
         let mut frame_override = None;
         for p in &self.actions {
             if t >= p.start_ms && t <= p.start_ms + p.action.duration_ms {
-                sample_action(&p.action, &names, (t - p.start_ms) as f32, &mut pose);
+                sample_action(&p.action, &self.bones, (t - p.start_ms) as f32, &mut pose);
                 if let (false, Some(part)) = (p.action.frames.is_empty(), &p.action.frame_part) {
                     let idx = (((t - p.start_ms) as u64 * 25 / 1000) as usize).min(p.action.frames.len() - 1);
                     frame_override = Some((part.clone(), (p.action.name.clone(), idx)));
@@ -271,8 +271,4 @@ impl Motion {
             frame_override,
         }
     }
-}
-
-fn rig_bone_names(rig: &Rig) -> Vec<String> {
-    (0..rig.bone_count()).map(|i| rig.bone_name(i).to_string()).collect()
 }

@@ -244,8 +244,7 @@ impl Rig {
     pub fn draw(&self, state: &FrameState, canvas: &mut PixmapMut<'_>, x: f32, y: f32) {
         let world = self.world(&state.pose);
         let origin = Transform::from_translate(x, y);
-        let letter = state.mouth.letter().to_string();
-        let current = FaceKey { eyes: state.eyes, mouth: &letter, emotion: state.emotion };
+        let current = FaceKey { eyes: state.eyes, mouth: mouth_key(state.mouth.0), emotion: state.emotion };
         let previous = FaceKey { emotion: state.previous_emotion, ..current };
         let mut i = 0;
         while i < self.parts.len() {
@@ -333,6 +332,12 @@ impl Rig {
             canvas.draw_pixmap(0, 0, s.pixmap.as_ref(), &paint, t, None);
         }
     }
+}
+
+/// The slot-state key of a mouth shape (`"A"` … `"X"`).
+fn mouth_key(shape: crate::Shape) -> &'static str {
+    const KEYS: [&str; 9] = ["A", "B", "C", "D", "E", "F", "G", "H", "X"];
+    crate::Shape::ALL.iter().position(|&s| s == shape).map_or("X", |i| KEYS[i])
 }
 
 /// Whether a transform only moves (no turn, no scale).

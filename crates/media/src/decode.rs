@@ -49,10 +49,7 @@ pub fn decode_audio(path: &Path, rate: u32, channels: u16) -> Result<Vec<f32>> {
                 let capacity = decoded.samples() * rate as usize / decoded.rate().max(1) as usize + 256;
                 let mut converted = crate::resample::output_frame(capacity, out_layout, rate);
                 ff("resampling", r.run(&decoded, &mut converted))?;
-                let n = converted.samples() * och;
-                out.extend(
-                    converted.data(0)[..n * 4].chunks_exact(4).map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])),
-                );
+                crate::resample::append_packed(&converted, och, out);
             }
             Ok(())
         };
@@ -71,14 +68,7 @@ pub fn decode_audio(path: &Path, rate: u32, channels: u16) -> Result<Vec<f32>> {
         loop {
             let mut converted = crate::resample::output_frame(4096, out_layout, rate);
             match r.flush(&mut converted) {
-                Ok(_) if converted.samples() > 0 => {
-                    let n = converted.samples() * och;
-                    out.extend(
-                        converted.data(0)[..n * 4]
-                            .chunks_exact(4)
-                            .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])),
-                    );
-                }
+                Ok(_) if converted.samples() > 0 => crate::resample::append_packed(&converted, och, &mut out),
                 _ => break,
             }
         }

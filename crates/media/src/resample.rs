@@ -31,11 +31,7 @@ pub fn resample(input: &[f32], in_rate: u32, in_channels: u16, out_rate: u32, ou
     let och = out_channels as usize;
     let mut out = Vec::with_capacity(input.len() * out_rate as usize / in_rate as usize * och / ich + 64);
     const CHUNK: usize = 8192;
-    let push = |f: &frame::Audio, out: &mut Vec<f32>| {
-        let n = f.samples() * och;
-        let data = f.data(0);
-        out.extend(data[..n * 4].chunks_exact(4).map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])));
-    };
+    let push = |f: &frame::Audio, out: &mut Vec<f32>| append_packed(f, och, out);
     for chunk in input.chunks(CHUNK * ich) {
         let n = chunk.len() / ich;
         let mut src = frame::Audio::new(packed, n, in_layout);
@@ -64,6 +60,12 @@ pub(crate) fn output_frame(capacity: usize, layout: ChannelLayout, rate: u32) ->
     let mut f = frame::Audio::new(Sample::F32(Type::Packed), capacity.max(1), layout);
     f.set_rate(rate);
     f
+}
+
+/// Appends the samples of a packed `f32` frame with `channels` channels to `out`.
+pub(crate) fn append_packed(f: &frame::Audio, channels: usize, out: &mut Vec<f32>) {
+    let n = (f.samples() * channels * 4).min(f.data(0).len());
+    out.extend(f.data(0)[..n].chunks_exact(4).map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])));
 }
 
 /// 16-bit PCM to `f32` in −1..1.

@@ -269,14 +269,14 @@ pub fn prepare(script: &Script, out: &Path, opts: &RenderOptions<'_>) -> Result<
     let mut plans_motion = Vec::new();
     for s in &scenes {
         let scale = s.human.2 * geometry.scale;
-        if !rigs.iter().any(|(k, _)| (k - scale).abs() < 1e-4) {
-            rigs.push((scale, avatar.rasterize(scale)?));
-        }
-        let rig = &rigs
-            .iter()
-            .find(|(k, _)| (k - scale).abs() < 1e-4)
-            .map(|r| &r.1)
-            .ok_or_else(|| Error::script("", "rig"))?;
+        let rig_index = match rigs.iter().position(|(k, _)| (k - scale).abs() < 1e-4) {
+            Some(i) => i,
+            None => {
+                rigs.push((scale, avatar.rasterize(scale)?));
+                rigs.len() - 1
+            }
+        };
+        let rig = &rigs[rig_index].1;
         let mouth = s.speech.timeline.frame_shapes();
         let words: Vec<(u32, u32)> = s.speech.timeline.words.iter().map(|w| (w.start_ms, w.end_ms)).collect();
         let input =
@@ -288,7 +288,7 @@ pub fn prepare(script: &Script, out: &Path, opts: &RenderOptions<'_>) -> Result<
             }
             other => Error::Avatar(other),
         })?;
-        plans_motion.push((scale, motion));
+        plans_motion.push((rig_index, motion));
     }
 
     // Music.
@@ -346,8 +346,7 @@ pub fn prepare(script: &Script, out: &Path, opts: &RenderOptions<'_>) -> Result<
     // Stages: the static parts of every scene, drawn once.
     let mut prepared_scenes = Vec::new();
     let mut start = 0usize;
-    for (s, (scale, motion)) in scenes.into_iter().zip(plans_motion) {
-        let rig = rigs.iter().position(|(k, _)| (k - scale).abs() < 1e-4).ok_or_else(|| Error::script("", "rig"))?;
+    for (s, (rig, motion)) in scenes.into_iter().zip(plans_motion) {
         let stage = Stage::new(&geometry, s.look).ok_or_else(|| Error::script("video_config", "bad size"))?;
         let at = geometry.to_out(s.human.0, s.human.1);
         prepared_scenes.push(PreparedScene {
@@ -446,7 +445,7 @@ impl Prepared {
         let Some(scene) = self.scenes.iter().rev().find(|s| s.start <= index) else { return };
         let Some(rig) = self.rigs.get(scene.rig) else { return };
         let local = (index - scene.start).min(scene.frames.saturating_sub(1));
-        let state = scene.motion.state(rig, local);
+        let state = scene.motion.state(local);
         let t_ms = (index as u64 * 1000 / FPS as u64) as u32;
         let subtitle = self.subtitle_track.as_ref().and_then(|t| t.frame(t_ms));
         let scene_ms = (local as u64 * 1000 / FPS as u64) as u32;

@@ -383,7 +383,7 @@ fn frame_sequence_plays_at_25_fps_in_place_of_its_part() {
         let m = Motion::plan(&rig, &input, &opts).expect("plan");
         (0..m.frames())
             .map(|i| {
-                m.state(&rig, i).frame_override.map(|(part, (name, k))| {
+                m.state(i).frame_override.map(|(part, (name, k))| {
                     assert_eq!((part.as_str(), name.as_str()), ("body", action));
                     k
                 })

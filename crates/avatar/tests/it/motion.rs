@@ -1,7 +1,7 @@
 //! Motion planned from a speech timeline: determinism, blinks, cues, emotion fades, idle gestures, mouth.
 
 use doppel_avatar::motion::{Cue, CueKind, Motion, MotionInput, MotionOptions};
-use doppel_avatar::{Emotion, Error, EyeState, FrameState, MouthShape, Rig, Shape};
+use doppel_avatar::{Emotion, Error, EyeState, FrameState, MouthShape, Shape};
 
 use crate::support::anna_rig;
 
@@ -45,8 +45,8 @@ fn opts(seed: u64, idle_interval_ms: Option<u32>) -> MotionOptions {
     MotionOptions { fps: FPS, idle_interval_ms, seed, ..MotionOptions::default() }
 }
 
-fn states(m: &Motion, rig: &Rig) -> Vec<FrameState> {
-    (0..m.frames()).map(|i| m.state(rig, i)).collect()
+fn states(m: &Motion) -> Vec<FrameState> {
+    (0..m.frames()).map(|i| m.state(i)).collect()
 }
 
 /// Runs of frames with the eyes not fully open: (first frame, eye states).
@@ -74,10 +74,9 @@ fn plan_covers_the_duration_at_the_frame_rate() {
 
 #[test]
 fn same_seed_gives_identical_frames() {
-    let rig = anna_rig();
     let take = Take::scripted();
-    let a = states(&take.plan(&opts(7, Some(4000))), rig);
-    let b = states(&take.plan(&opts(7, Some(4000))), rig);
+    let a = states(&take.plan(&opts(7, Some(4000))));
+    let b = states(&take.plan(&opts(7, Some(4000))));
     assert_eq!(a.len(), 250);
     for (i, (x, y)) in a.iter().zip(&b).enumerate() {
         assert_eq!(x, y, "frame {i}");
@@ -85,16 +84,15 @@ fn same_seed_gives_identical_frames() {
     // Asking for frames out of order changes nothing: a frame's state depends only on its index.
     let m = take.plan(&opts(7, Some(4000)));
     for i in [249, 0, 120, 51, 3] {
-        assert_eq!(m.state(rig, i), a[i], "frame {i}");
+        assert_eq!(m.state(i), a[i], "frame {i}");
     }
 }
 
 #[test]
 fn different_seeds_blink_at_different_times() {
-    let rig = anna_rig();
     let take = Take::scripted();
     let onsets = |seed| -> Vec<usize> {
-        blinks(&states(&take.plan(&opts(seed, Some(4000))), rig)).into_iter().map(|(i, _)| i).collect()
+        blinks(&states(&take.plan(&opts(seed, Some(4000))))).into_iter().map(|(i, _)| i).collect()
     };
     assert_ne!(onsets(1), onsets(2));
     let all: Vec<Vec<usize>> = (1..=8).map(onsets).collect();
@@ -103,11 +101,10 @@ fn different_seeds_blink_at_different_times() {
 
 #[test]
 fn blinks_are_short_and_two_to_six_seconds_apart() {
-    let rig = anna_rig();
     let take = Take::scripted();
     let mut doubled = 0;
     for seed in 0..24 {
-        let runs = blinks(&states(&take.plan(&opts(seed, Some(4000))), rig));
+        let runs = blinks(&states(&take.plan(&opts(seed, Some(4000)))));
         for (start, run) in &runs {
             assert!(run.len() <= 4, "seed {seed}: blink at frame {start} lasts {} frames", run.len());
             assert_eq!(run.first(), Some(&EyeState::Half), "seed {seed}: blink at frame {start}: {run:?}");
@@ -147,9 +144,9 @@ fn blinks_are_short_and_two_to_six_seconds_apart() {
 fn wave_cue_moves_the_arm_within_two_frames_of_its_time() {
     let rig = anna_rig();
     // No idle gestures, so the cue is the only difference between the two plans.
-    let with = states(&Take::scripted().plan(&opts(3, None)), rig);
+    let with = states(&Take::scripted().plan(&opts(3, None)));
     let without_take = Take::new(vec![Cue { at_ms: 1000, kind: CueKind::Emotion(Emotion::Happy) }]);
-    let without = states(&without_take.plan(&opts(3, None)), rig);
+    let without = states(&without_take.plan(&opts(3, None)));
     let at = (2000 / FRAME_MS) as usize;
     for i in 0..at {
         assert_eq!(with[i], without[i], "frame {i} is before the wave");
@@ -176,39 +173,37 @@ fn actions_are_found_by_name_or_tag_ignoring_case() {
 
 #[test]
 fn emotion_cue_fades_in_over_240_ms() {
-    let rig = anna_rig();
     let m = Take::scripted().plan(&opts(1, Some(4000)));
     let at = (1000 / FRAME_MS) as usize;
     let done = ((1000 + 240) / FRAME_MS) as usize;
     for i in 0..at {
-        let s = m.state(rig, i);
+        let s = m.state(i);
         assert_eq!((s.emotion, s.emotion_mix), (Emotion::Neutral, 1.0), "frame {i}");
     }
-    let start = m.state(rig, at);
+    let start = m.state(at);
     assert_eq!((start.emotion, start.previous_emotion), (Emotion::Happy, Emotion::Neutral));
     assert!(start.emotion_mix < 0.2, "mix {} at 1000 ms", start.emotion_mix);
     let mut last = start.emotion_mix;
     for i in at + 1..=done {
-        let mix = m.state(rig, i).emotion_mix;
+        let mix = m.state(i).emotion_mix;
         assert!(mix > last, "frame {i}: mix {mix} after {last}");
         last = mix;
     }
     assert_eq!(last, 1.0, "mix at 1240 ms");
     for i in done..m.frames() {
-        let s = m.state(rig, i);
+        let s = m.state(i);
         assert_eq!((s.emotion, s.emotion_mix), (Emotion::Happy, 1.0), "frame {i}");
     }
 }
 
 #[test]
 fn emotion_change_fades_from_the_emotion_before() {
-    let rig = anna_rig();
     let take = Take::new(vec![
         Cue { at_ms: 3000, kind: CueKind::Emotion(Emotion::Sad) },
         Cue { at_ms: 1000, kind: CueKind::Emotion(Emotion::Happy) },
     ]);
     let m = take.plan(&MotionOptions { emotion_transition_ms: 400, ..opts(1, None) });
-    let s = m.state(rig, (3200 / FRAME_MS) as usize);
+    let s = m.state((3200 / FRAME_MS) as usize);
     assert_eq!((s.emotion, s.previous_emotion), (Emotion::Sad, Emotion::Happy));
     assert!((s.emotion_mix - 0.5).abs() < 1e-6, "{}", s.emotion_mix);
 }
@@ -266,17 +261,16 @@ fn idle_gestures_stay_within_speech_and_clear_of_requested_actions() {
 
 #[test]
 fn mouth_of_each_frame_is_the_inputs() {
-    let rig = anna_rig();
     let take = Take::scripted();
     let m = take.plan(&opts(1, Some(4000)));
     for i in 0..m.frames() {
-        assert_eq!(m.state(rig, i).mouth, MouthShape(take.mouth[i]), "frame {i}");
+        assert_eq!(m.state(i).mouth, MouthShape(take.mouth[i]), "frame {i}");
     }
     // Frames past the end of the mouth track rest (X).
     let short = Take { mouth: take.mouth[..100].to_vec(), ..Take::scripted() };
     let m = short.plan(&opts(1, Some(4000)));
-    assert_eq!(m.state(rig, 99).mouth, MouthShape(take.mouth[99]));
-    assert_eq!(m.state(rig, 100).mouth, MouthShape(Shape::X));
+    assert_eq!(m.state(99).mouth, MouthShape(take.mouth[99]));
+    assert_eq!(m.state(100).mouth, MouthShape(Shape::X));
 }
 
 #[test]
@@ -286,7 +280,7 @@ fn frames_without_speech_or_cues_stay_near_rest() {
     let m = silent.plan(&opts(1, Some(4000)));
     assert!(m.scheduled_actions().is_empty());
     for i in 0..m.frames() {
-        let s = m.state(rig, i);
+        let s = m.state(i);
         assert_eq!(s.mouth, MouthShape(Shape::X));
         assert_eq!(s.pose.len(), rig.bone_count());
         for (b, t) in s.pose.iter().enumerate() {
