@@ -1,15 +1,18 @@
 # doppel's two commands:
-#   make run    installs what is missing, builds doppel and runs it on its embedded default
+#   make run    installs what is missing, builds doppel, renders a sample video and runs the server on its
+#               embedded default (LISTEN=127.0.0.1:8080, DATA_DIR=doppel-data)
 #   make test   installs what is missing and runs every check (format, lints, tests, fuzzing)
-# Other targets: build, bench, fuzz, clean.
+# Other targets: build, bench, bench-api, fuzz, clean.
 
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 OUT ?= out
 FUZZ_SECONDS ?= 30
+LISTEN ?= 127.0.0.1:8080
+DATA_DIR ?= doppel-data
 
-.PHONY: run test deps test-deps build bench fuzz clean
+.PHONY: run test deps test-deps build bench bench-api fuzz clean
 
 deps:
 	@scripts/install-deps.sh
@@ -22,27 +25,28 @@ build: deps
 
 run: build
 	@mkdir -p $(OUT)
-	./target/release/doppel speak --voice espeak-en-us-ava \
-	  --text "Hello! I am doppel, a digital human you can run yourself. <break time=\"300ms\"/> 大家好，我是doppel。" \
-	  -o $(OUT)/hello.wav --timeline $(OUT)/hello.json
 	./target/release/doppel render examples/hello-portrait.json -o $(OUT)/hello.mp4 \
 	  --cover $(OUT)/hello.jpg --subtitles $(OUT)/hello.srt
 	@echo
-	@echo "doppel spoke a sample sentence and rendered a sample video:"
-	@echo "  audio:    $(OUT)/hello.wav   (play it with: aplay $(OUT)/hello.wav)"
-	@echo "  timeline: $(OUT)/hello.json  (words, phonemes, marks and mouth shapes in ms)"
-	@echo "  video:    $(OUT)/hello.mp4   (H.264 + AAC; cover $(OUT)/hello.jpg, subtitles $(OUT)/hello.srt)"
-	@echo "  more:     ./target/release/doppel avatars | voices | render examples/<name>.json -o out/<name>.mp4"
+	@echo "doppel rendered a sample video: $(OUT)/hello.mp4 (cover $(OUT)/hello.jpg, subtitles $(OUT)/hello.srt)."
+	@echo "Now starting the server on its embedded default (SQLite and files in $(DATA_DIR)); Ctrl-C stops it."
+	@echo
+	./target/release/doppel serve --listen $(LISTEN) --data-dir $(DATA_DIR)
 
 test: test-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
-	$(CARGO) test --workspace --locked
+	DOPPEL_TEST_DATABASE_URL=$$(scripts/test-postgres.sh) && export DOPPEL_TEST_DATABASE_URL DOPPEL_REQUIRE_POSTGRES=1 && \
+	  DOPPEL_TEST_S3_ENDPOINT=$$(scripts/test-s3.sh) && export DOPPEL_TEST_S3_ENDPOINT DOPPEL_REQUIRE_S3=1 && \
+	  $(CARGO) test --workspace --locked
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 bench: deps
 	$(CARGO) bench --locked -p doppel-speech --bench speech
 	$(CARGO) bench --locked -p doppel-render --bench render
+
+bench-api: deps
+	scripts/bench-api.sh
 
 fuzz: deps
 	scripts/fuzz.sh $(FUZZ_SECONDS)

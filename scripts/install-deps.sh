@@ -6,12 +6,13 @@ set -euo pipefail
 
 # System packages: the C libraries doppel links (libespeak-ng; FFmpeg 5.1 with x264, libvpx and libopus) and
 # the tools to build them (clang for bindgen); the fonts text layers and subtitles use (Noto Sans CJK covers
-# Chinese and Latin).
+# Chinese and Latin); jq and curl for the copy-paste API examples `make run` prints.
 packages=(
   build-essential pkg-config clang libclang-dev
   libespeak-ng-dev espeak-ng-data
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev
   fonts-noto-cjk fonts-dejavu-core
+  jq curl
 )
 # Tests also drive a real browser (headless Chromium) to check what viewers see.
 if [ "${1:-}" = "--test" ]; then
@@ -43,7 +44,7 @@ if ! command -v cargo >/dev/null; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq cargo rustc
 fi
-need="1.85"
+need="1.94"
 have=$(rustc --version | awk '{print $2}')
 if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -1)" != "$need" ]; then
   echo "install-deps: rustc $have is older than $need; install a newer toolchain with rustup" >&2

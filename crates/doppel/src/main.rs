@@ -1,4 +1,5 @@
-//! The `doppel` command: speak text to a WAV with its timeline, list voices. Later: render, serve.
+//! The `doppel` command: speak text, render scripts to video files, list avatars and voices, run the server
+//! (`serve`) or only its render workers (`worker`), and manage projects and credentials (`project`, `keys`).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -33,6 +34,77 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Run the server: native API, signed file URLs and render workers.
+    Serve(ServerArgs),
+    /// Run only render workers on the server's database (scale-out); no HTTP.
+    Worker(ServerArgs),
+    /// Manage projects.
+    Project {
+        #[command(subcommand)]
+        command: ProjectCommand,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Manage a project's credentials (API key, access keys, ZEGO app id and secret).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct ServerArgs {
+    /// Address to listen on [env: DOPPEL_LISTEN; default 127.0.0.1:8080].
+    #[arg(long, global = true)]
+    listen: Option<std::net::SocketAddr>,
+    /// Data directory: SQLite database, blobs, caches, credentials.json [env: DOPPEL_DATA_DIR; default
+    /// ./doppel-data].
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Configuration file (TOML; see doppel.example.toml).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Database URL, postgres://… for scale-out [env: DOPPEL_DATABASE_URL; default SQLite in the data dir].
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Concurrent renders in this process [env: DOPPEL_WORKERS; default 1].
+    #[arg(long, global = true)]
+    workers: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ProjectCommand {
+    /// Create a project and its first credentials (printed as JSON, the API key only this once).
+    Create {
+        /// Project name.
+        #[arg(long, default_value = "project")]
+        name: String,
+    },
+    /// List projects.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// List a project's credentials (without API keys).
+    List {
+        /// Project id.
+        #[arg(long)]
+        project: String,
+    },
+    /// Create new credentials for a project (printed as JSON, the API key only this once).
+    Create {
+        /// Project id.
+        #[arg(long)]
+        project: String,
+    },
+    /// Revoke credentials by their id.
+    Revoke {
+        /// Credentials id (see `doppel keys list`).
+        id: String,
     },
 }
 
@@ -102,6 +174,10 @@ fn main() {
         Command::Render(args) => render(args),
         Command::Avatars { json } => avatars(json),
         Command::Voices { json } => voices(json),
+        Command::Serve(args) => server_config(&args).and_then(|c| runtime()?.block_on(doppel_server::serve(c))),
+        Command::Worker(args) => server_config(&args).and_then(|c| runtime()?.block_on(doppel_server::run_workers(c))),
+        Command::Project { command, server } => runtime().and_then(|rt| rt.block_on(project(command, server))),
+        Command::Keys { command, server } => runtime().and_then(|rt| rt.block_on(keys(command, server))),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
@@ -278,7 +354,7 @@ impl ProgressBar {
     fn update(&mut self, done: u64, total: u64) {
         let total = total.max(1);
         if self.tty {
-            if done % 5 == 0 || done == total {
+            if done.is_multiple_of(5) || done == total {
                 let width = 30;
                 let filled = (done * width / total) as usize;
                 eprint!(
@@ -324,6 +400,88 @@ fn avatars(json: bool) -> Result<()> {
                 a.emotions.join(","),
                 actions.join(",")
             )?;
+        }
+    }
+    Ok(())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+}
+
+/// The server configuration: defaults, then the config file, then `DOPPEL_*` variables, then flags.
+fn server_config(args: &ServerArgs) -> Result<doppel_server::Config> {
+    let mut c = match &args.config {
+        Some(path) => doppel_server::Config::from_file(path)?,
+        None => doppel_server::Config::default(),
+    };
+    c.apply_env(|k| std::env::var(k).ok())?;
+    if let Some(v) = args.listen {
+        c.listen = v;
+    }
+    if let Some(v) = &args.data_dir {
+        c.data_dir = v.clone();
+    }
+    if let Some(v) = &args.database_url {
+        c.database_url = Some(v.clone());
+    }
+    if let Some(v) = args.workers {
+        c.workers = v;
+    }
+    Ok(c)
+}
+
+async fn open_db(args: &ServerArgs) -> Result<doppel_store::Db> {
+    let c = server_config(args)?;
+    if c.database_url.is_none() {
+        std::fs::create_dir_all(&c.data_dir).with_context(|| format!("creating {}", c.data_dir.display()))?;
+    }
+    Ok(doppel_store::Db::connect(&c.database_url()).await?)
+}
+
+async fn project(command: ProjectCommand, server: ServerArgs) -> Result<()> {
+    let db = open_db(&server).await?;
+    match command {
+        ProjectCommand::Create { name } => {
+            let p = db.create_project(&name).await?;
+            let c = db.create_credentials(&p.id).await?;
+            let mut out = serde_json::to_value(doppel_server::CredentialsFile::new(&c))?;
+            out["name"] = serde_json::json!(p.name);
+            out["credentials_id"] = serde_json::json!(c.id);
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        ProjectCommand::List => {
+            for p in db.projects().await? {
+                println!("{}  {}", p.id, p.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn keys(command: KeysCommand, server: ServerArgs) -> Result<()> {
+    let db = open_db(&server).await?;
+    match command {
+        KeysCommand::List { project } => {
+            if db.project(&project).await?.is_none() {
+                bail!("no project {project:?} (see `doppel project list`)");
+            }
+            println!("{}", serde_json::to_string_pretty(&db.credentials(&project).await?)?);
+        }
+        KeysCommand::Create { project } => {
+            if db.project(&project).await?.is_none() {
+                bail!("no project {project:?} (see `doppel project list`)");
+            }
+            let c = db.create_credentials(&project).await?;
+            let mut out = serde_json::to_value(doppel_server::CredentialsFile::new(&c))?;
+            out["credentials_id"] = serde_json::json!(c.id);
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        KeysCommand::Revoke { id } => {
+            if !db.revoke_credentials(&id).await? {
+                bail!("no live credentials {id:?}");
+            }
+            println!("revoked {id}");
         }
     }
     Ok(())

@@ -111,7 +111,7 @@ impl Encoder {
     /// Opens `path` for writing (through `path.partial`).
     pub fn create(path: &Path, opts: &EncodeOptions) -> Result<Encoder> {
         init();
-        if opts.width == 0 || opts.height == 0 || opts.width % 2 != 0 || opts.height % 2 != 0 {
+        if opts.width == 0 || opts.height == 0 || !opts.width.is_multiple_of(2) || !opts.height.is_multiple_of(2) {
             return Err(Error::Invalid(format!("video size {}x{} must be non-zero and even", opts.width, opts.height)));
         }
         if opts.fps == 0 {

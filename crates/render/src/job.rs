@@ -36,6 +36,9 @@ pub struct RenderOptions<'a> {
     pub progress: Option<&'a mut dyn FnMut(Progress)>,
     /// Where to write a JPEG cover (the first frame), if wanted.
     pub cover: Option<PathBuf>,
+    /// Checked before every frame: when it becomes true the render stops with [`Error::Canceled`] and removes
+    /// its partial output.
+    pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for RenderOptions<'_> {
@@ -58,6 +61,7 @@ impl<'a> RenderOptions<'a> {
             seed: 1,
             progress: None,
             cover: None,
+            cancel: None,
         }
     }
 }
@@ -507,6 +511,9 @@ impl Prepared {
                 }
             });
             for i in 0..self.frames {
+                if opts.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
+                    return Err(Error::Canceled);
+                }
                 let buf = frames_rx.recv().map_err(|_| Error::script("", "the drawing thread stopped"))??;
                 let p = encoder.planes();
                 copy_plane(&buf.y, w, h, p.y);

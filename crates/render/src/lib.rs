@@ -33,6 +33,9 @@ pub enum Error {
     Avatar(#[from] doppel_avatar::Error),
     #[error(transparent)]
     Media(#[from] doppel_media::Error),
+    /// The caller's cancel flag was set; nothing was left behind.
+    #[error("the render was canceled")]
+    Canceled,
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

@@ -75,7 +75,7 @@ pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
     let bytes = s.as_bytes();
     let body = s.trim_end_matches('=').as_bytes();
     let padding = bytes.len() - body.len();
-    if padding > 2 || (padding > 0 && bytes.len() % 4 != 0) || body.len() % 4 == 1 {
+    if padding > 2 || (padding > 0 && !bytes.len().is_multiple_of(4)) || body.len() % 4 == 1 {
         return None;
     }
     let mut out = Vec::with_capacity(body.len() / 4 * 3 + 2);

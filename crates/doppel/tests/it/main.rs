@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+mod server;
+
 fn doppel(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_doppel")).args(args).output().expect("run doppel")
 }
@@ -220,3 +222,4 @@ fn chromium_shows_a_transparent_webm_as_transparent() {
     let (r, g, b) = px(180, 400);
     assert!(!(r > 200 && g < 60 && b < 60), "the avatar is see-through: {:?}", (r, g, b));
 }
+mod dialect_zego;
