@@ -132,6 +132,11 @@ async fn run_job(state: &AppState, worker: &str, job: Job, stop: &Arc<AtomicBool
         }
     }
     let _ = tokio::fs::remove_dir_all(&dir).await;
+    // And the folders of earlier attempts whose process died before it could remove them.
+    for attempt in 1..job.attempts {
+        let old = state.config.data_dir.join("work").join(format!("{}-{attempt}", job.id));
+        let _ = tokio::fs::remove_dir_all(&old).await;
+    }
     // Report the end to the job's callback URL, if any.
     if let Ok(Some(done)) = state.db.job_any_project(&job.id).await {
         if matches!(done.state, JobState::Succeed | JobState::Failed) {

@@ -223,3 +223,5 @@ fn chromium_shows_a_transparent_webm_as_transparent() {
     assert!(!(r > 200 && g < 60 && b < 60), "the avatar is see-through: {:?}", (r, g, b));
 }
 mod dialect_zego;
+mod dialect_metastudio;
+mod dialect_ice;
