@@ -430,8 +430,7 @@ async fn metastudio_and_native_apis_share_jobs_and_answer_in_the_vendor_shape() 
     let host = format!("127.0.0.1:{}", server.port);
     let path = format!("/v1/{project}/digital-human-videos");
     let date = sign::format_sdk_date(doppel_store::now_ms() / 1000);
-    let headers =
-        [("content-type", "application/json"), ("host", host.as_str()), ("x-sdk-date", date.as_str())];
+    let headers = [("content-type", "application/json"), ("host", host.as_str()), ("x-sdk-date", date.as_str())];
     let authz = sign::authorization(&ak, &sk, "GET", &path, "limit=1", &headers, b"");
     let signed = |query: &str| {
         anon.get(format!("{base}{path}?{query}"))
@@ -479,7 +478,12 @@ async fn metastudio_and_native_apis_share_jobs_and_answer_in_the_vendor_shape() 
     assert_ms_error(&r, 400, "MSS.00000003", "voice_config.speed: 300 is out of range 50–200");
     let mut bad = seed_body();
     bad["model_asset_id"] = json!("nobody");
-    assert_ms_error(&send(ms.post(v1("/2d-digital-human-videos")).json(&bad)).await, 400, "MSS.00000003", "model_asset_id");
+    assert_ms_error(
+        &send(ms.post(v1("/2d-digital-human-videos")).json(&bad)).await,
+        400,
+        "MSS.00000003",
+        "model_asset_id",
+    );
     let r = send(ms.post(v1("/2d-digital-human-videos")).body("{not json")).await;
     assert_ms_error(&r, 400, "MSS.00000003", "invalid JSON");
     assert_ms_error(&send(ms.get(v1("/digital-human-videos?limit=0"))).await, 400, "MSS.00000003", "limit");

@@ -2,14 +2,16 @@
 //! the same jobs, digital humans, voices and assets as the native API, so the official SDK works against doppel
 //! by changing only its endpoint.
 //!
-//! | Method & path (under `/v1/{project_id}`)      | SDK method                       | Answer |
-//! |-----------------------------------------------|----------------------------------|--------|
-//! | `POST /2d-digital-human-videos`               | `create2_d_digital_human_video`  | `{job_id}` |
-//! | `GET /2d-digital-human-videos/{job_id}`       | `show2_d_digital_human_video`    | seed 003's fields (`?show_script=true` adds the script's) |
+//! | Method & path (under `/v1/{project_id}`)        | SDK method                      | Answer |
+//! |-------------------------------------------------|---------------------------------|--------|
+//! | `POST /2d-digital-human-videos`                 | `create2_d_digital_human_video` | `{job_id}` |
+//! | `GET /2d-digital-human-videos/{job_id}`         | `show2_d_digital_human_video`   | seed 003's fields (1) |
 //! | `POST /2d-digital-human-videos/{job_id}/cancel` | `cancel2_d_digital_human_video` | `{}` |
-//! | `GET /digital-human-videos`                   | `list_digital_human_video`       | `{count, jobs}` (seed 004) |
-//! | `GET /digital-assets`                         | `list_assets`                    | `{count, assets}` ([`assets`]) |
-//! | `GET /digital-assets/{asset_id}`              | `show_asset`                     | `DigitalAssetInfo` |
+//! | `GET /digital-human-videos`                     | `list_digital_human_video`      | `{count, jobs}` (seed 004) |
+//! | `GET /digital-assets`                           | `list_assets`                   | `{count, assets}` |
+//! | `GET /digital-assets/{asset_id}`                | `show_asset`                    | `DigitalAssetInfo` |
+//!
+//! (1) `?show_script=true` adds the script's fields as the SDK's show response has them. Assets: [`assets`].
 //!
 //! Authentication: `Authorization: SDK-HMAC-SHA256 …` with `X-Sdk-Date` (an access key pair of the project; see
 //! [`sign`]), or `X-Auth-Token: <doppel API key>` in place of an IAM token. The path's `{project_id}` (and an

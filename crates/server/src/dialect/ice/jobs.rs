@@ -329,7 +329,8 @@ mod tests {
 
     #[test]
     fn bad_submissions_name_the_field() {
-        let cases: &[(&[(&str, &str)], &str, &str)] = &[
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+        let cases: &[Case] = &[
             (&[("EditingConfig", r#"{"AvatarId":"anna"}"#)], "MissingInputConfig", "InputConfig"),
             (&[("InputConfig", "{\"Text\":\"Hello world\"}")], "MissingEditingConfig", "EditingConfig"),
             (

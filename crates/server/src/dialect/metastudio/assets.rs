@@ -215,6 +215,8 @@ fn voice_item(project_id: &str, v: &Value, created_ms: i64, order: i64) -> Item 
     let id = v["id"].as_str().unwrap_or_default();
     let time = iso_time(created_ms);
     let language = language_of(v["language"].as_str().unwrap_or(""));
+    let sample_url = v["preview_url"].as_str().unwrap_or("").to_string();
+    let sample = file(&format!("{id}-sample"), "preview.wav", "SAMPLE", sample_url, None);
     let view = json!({
         "project_id": project_id,
         "asset_id": id,
@@ -236,7 +238,7 @@ fn voice_item(project_id: &str, v: &Value, created_ms: i64, order: i64) -> Item 
             "is_flexus": false,
         }},
         "system_properties": [],
-        "files": [file(&format!("{id}-sample"), "preview.wav", "SAMPLE", v["preview_url"].as_str().unwrap_or("").to_string(), None)],
+        "files": [sample],
         "asset_order": order,
         "supported_service": SERVICES,
     });
@@ -414,11 +416,8 @@ fn parse_query(q: &HashMap<String, String>) -> Result<Query, ParamError> {
         movable: flag(q, "is_movable")?,
         ..Query::default()
     };
-    out.tags_all = match one_of(q, "tag_combination_type", &["INTERSECTION", "UNION_SET"])?.first().map(String::as_str)
-    {
-        Some("INTERSECTION") => true,
-        _ => false,
-    };
+    let combination = one_of(q, "tag_combination_type", &["INTERSECTION", "UNION_SET"])?;
+    out.tags_all = combination.first().is_some_and(|c| c == "INTERSECTION");
     out.sort = match one_of(q, "sort_key", &["create_time", "update_time", "asset_order"])?.first().map(String::as_str)
     {
         Some("asset_order") => Some(SortKey::Order),
@@ -671,13 +670,17 @@ mod tests {
             "VOICE_MODEL",
             Source::System,
             "Ava",
-            json!({"asset_extra_meta": {"voice_model_meta": {"sex": "FEMALE", "language": "EN", "is_realtime_voice": true}}}),
+            json!({"asset_extra_meta": {"voice_model_meta": {
+                "sex": "FEMALE", "language": "EN", "is_realtime_voice": true
+            }}}),
         );
         let human = item(
             "HUMAN_MODEL_2D",
             Source::System,
             "Anna",
-            json!({"asset_extra_meta": {"human_model_2d_meta": {"is_action_editable": true, "is_with_action_library": true}}}),
+            json!({"asset_extra_meta": {"human_model_2d_meta": {
+                "is_action_editable": true, "is_with_action_library": true
+            }}}),
         );
         let image = item(
             "IMAGE",

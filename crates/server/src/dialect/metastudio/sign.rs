@@ -117,7 +117,7 @@ impl SignedRequest<'_> {
     }
 }
 
-/// Percent-encodes like Python's `urllib.parse.quote(s, safe='~')`: everything but `A–Z a–z 0–9 - _ . ~` as `%XX`.
+/// Percent-encodes like Python's `urllib.parse.quote(s, safe='~')`: all but `A-Z a-z 0-9 - _ . ~` as `%XX`.
 pub fn encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for &b in bytes {
