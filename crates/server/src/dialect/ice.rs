@@ -15,7 +15,7 @@
 //! Answer: the Action's body as the SDK models map it (GetAvatar and ListAvatars wrap theirs in
 //! `{"RequestId", "Data", "Success": true}`; the others are flat); an error is `{"Code", "Message",
 //! "RequestId"}` with a 4xx/5xx status, which the SDK raises as `ClientException`/`ServerException` with that
-//! `Code`. `RequestId` is the request id of the `X-Request-Id` header.
+//! `Code`. `RequestId` is the request id of the `X-Request-Id` header. Answers are JSON whatever `Format` asks.
 //!
 //! Actions: [`ACTIONS`]. A video job submitted here is an ordinary doppel job: the native API shows it, and
 //! `GetSmartHandleJob` shows native jobs too.

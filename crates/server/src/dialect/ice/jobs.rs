@@ -21,7 +21,10 @@
 //!
 //! `GetSmartHandleJob` states: WAITING → `Created`, PROCESSING → `Executing`, SUCCEED → `Finished`, FAILED,
 //! CANCELED and BLOCK → `Failed` (with `ErrorCode`/`ErrorMessage`). `JobResult{MediaId, MediaUrl}` (the video's
-//! asset id and a signed URL of it) once `Finished`.
+//! asset id and a signed URL of it) once `Finished`. `SmartJobInfo` has `JobType` `AvatarVideo`, `UserId` (the
+//! project id), the times, `Title`/`Description` and the `MediaURL`'s `OutputConfig{Bucket, Object}` when the
+//! job came through ICE. `Output` and `JobResult.AiResult` (ICE's sentence timestamps) are not given; the
+//! native API lists the job's subtitle files.
 
 use doppel_store::{Job, JobState};
 use serde_json::{json, Map, Value};

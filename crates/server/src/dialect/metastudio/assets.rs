@@ -190,7 +190,7 @@ fn human_item(state: &AppState, project_id: &str, h: &Human, created_ms: i64, or
         "update_time": time,
         "asset_type": "HUMAN_MODEL_2D",
         "asset_state": "ACTIVED",
-        "tags": [if ht > w { "VERTICAL" } else { "HORIZONTAL" }],
+        "tags": [],
         "asset_extra_meta": {"human_model_2d_meta": {
             "is_action_editable": !tag_map.is_empty(),
             "is_live_copy": false,
