@@ -222,6 +222,6 @@ fn chromium_shows_a_transparent_webm_as_transparent() {
     let (r, g, b) = px(180, 400);
     assert!(!(r > 200 && g < 60 && b < 60), "the avatar is see-through: {:?}", (r, g, b));
 }
-mod dialect_zego;
-mod dialect_metastudio;
 mod dialect_ice;
+mod dialect_metastudio;
+mod dialect_zego;

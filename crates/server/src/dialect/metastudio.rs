@@ -353,7 +353,7 @@ async fn list_videos(
     for j in &jobs {
         list.push(pick(&api::job_json(&state, j, false).await, LIST_FIELDS, &[]));
     }
-    Ok(Json(json!({"count": count, "videos": list})).into_response())
+    Ok(Json(json!({"count": count, "jobs": list})).into_response())
 }
 
 // ---------------------------------------------------------------------------------------------------------------
