@@ -1,7 +1,8 @@
 # doppel's two commands:
 #   make run    installs what is missing, builds doppel, renders a sample video and runs the server on its
 #               embedded default (LISTEN=127.0.0.1:8080, DATA_DIR=doppel-data)
-#   make test   installs what is missing and runs every check (format, lints, tests, fuzzing)
+#   make test   installs what is missing, starts what the tests need (PostgreSQL, an S3 server, a Python venv
+#               with the vendor SDKs) and runs every check (format, lints, tests, fuzzing)
 # Other targets: build, bench, bench-api, fuzz, clean.
 
 SHELL := /bin/bash
@@ -37,6 +38,7 @@ test: test-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	DOPPEL_TEST_DATABASE_URL=$$(scripts/test-postgres.sh) && export DOPPEL_TEST_DATABASE_URL DOPPEL_REQUIRE_POSTGRES=1 && \
+	  DOPPEL_TEST_VENV=$$(scripts/test-venv.sh) && export DOPPEL_TEST_VENV DOPPEL_REQUIRE_SDK=1 && \
 	  DOPPEL_TEST_S3_ENDPOINT=$$(scripts/test-s3.sh) && export DOPPEL_TEST_S3_ENDPOINT DOPPEL_REQUIRE_S3=1 && \
 	  $(CARGO) test --workspace --locked
 	scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -176,7 +176,12 @@ pub async fn job_json(state: &AppState, job: &Job, show_script: bool) -> Value {
     }
     if show_script {
         if let Value::Object(script) = &job.script {
-            for (k, v) in script {
+            let mut script = script.clone();
+            // The callback's HMAC key is a secret: never echo it.
+            if let Some(Value::Object(cb)) = script.get_mut("callback_config") {
+                cb.remove("key");
+            }
+            for (k, v) in &script {
                 if !out.as_object().is_some_and(|o| o.contains_key(k)) || out[k].is_null() {
                     out[k] = v.clone();
                 }
