@@ -1,6 +1,8 @@
 //! doppel's server: the native API under `/api/v1`, signed file URLs under `/files`, and the workers that run
 //! video jobs from the durable queue in [`doppel_store`].
 //!
+//! Also the web console at `/console` (`console.html`: a static page over the native API).
+//!
 //! Layout: [`config`] (file, environment, flags), [`error`] (the native error body and request ids), [`auth`]
 //! (API keys → project), [`api`] (native handlers), [`files`] (signed downloads, generated previews),
 //! [`catalog`] (digital humans and voices as the API shows them), [`worker`] (claims and renders jobs),
@@ -80,12 +82,18 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.max_upload_bytes as usize;
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/console", get(console))
         .nest("/api/v1", api::routes())
         .nest("/files", files::routes())
         .merge(dialect::routes())
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(error::request_id))
         .with_state(state)
+}
+
+/// The web console: one static page that uses the native API with a key the user pastes.
+async fn console() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("console.html"))
 }
 
 async fn healthz() -> axum::Json<serde_json::Value> {
@@ -166,6 +174,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let workers = worker::spawn_workers(&state, state.config.workers);
     let creds = state.config.data_dir.join("credentials.json");
     eprintln!("doppel: listening on http://{bound} ({} render worker(s))", workers.len());
+    eprintln!("doppel: console    {base}/console   (paste the api_key from {})", creds.display());
     eprintln!("doppel: API        {base}/api/v1   (OpenAPI: {base}/api/v1/openapi.json, docs/api.md)");
     eprintln!("doppel: try it:");
     eprintln!("  KEY=$(jq -r .api_key {})", creds.display());

@@ -5,14 +5,15 @@
 //! answers in its own error envelope, and maps to [`crate::api`]'s shared functions.
 //!
 //! Routing: MetaStudio owns `/v1/…`; ICE and ZEGO share `/`, told apart by their query (`AppId` with
-//! `SignatureVersion` is ZEGO, anything else is ICE). None of them can shadow `/api/v1` or `/files`.
+//! `SignatureVersion` is ZEGO, anything else is ICE; a plain `GET /` with no query is a browser and is sent to the
+//! web console). None of them can shadow `/api/v1` or `/files`.
 
 pub mod ice;
 pub mod metastudio;
 pub mod zego;
 
 use axum::extract::{Request, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 
@@ -26,6 +27,10 @@ pub fn routes() -> Router<AppState> {
 /// `/`: ZEGO when the query carries `AppId` and `SignatureVersion`, otherwise Alibaba ICE.
 async fn root(State(state): State<AppState>, req: Request) -> Response {
     let query = req.uri().query().unwrap_or("");
+    if query.is_empty() && req.method() == axum::http::Method::GET {
+        // A browser opening the server's address: show the web console.
+        return axum::response::Redirect::to("/console").into_response();
+    }
     let mut app_id = false;
     let mut sig_version = false;
     for (k, _) in url::form_urlencoded::parse(query.as_bytes()) {
