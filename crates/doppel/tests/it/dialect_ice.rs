@@ -5,30 +5,13 @@
 //! The SDK test needs the test virtualenv (`scripts/test-venv.sh`; `DOPPEL_TEST_VENV`, default `.venv-test` in
 //! the workspace): without it the test is skipped with a message, or fails when `DOPPEL_REQUIRE_SDK=1`.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use doppel_server::dialect::ice::sign;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_doppel");
-
-/// Server settings the tests must not inherit from the environment they run in.
-const SERVER_ENV: &[&str] = &[
-    "DOPPEL_LISTEN",
-    "DOPPEL_DATA_DIR",
-    "DOPPEL_DATABASE_URL",
-    "DOPPEL_PUBLIC_URL",
-    "DOPPEL_WORKERS",
-    "DOPPEL_MAX_UPLOAD_BYTES",
-    "DOPPEL_SIGNED_URL_TTL_SECS",
-    "DOPPEL_JOB_LEASE_SECS",
-    "DOPPEL_FETCH_ALLOW_PRIVATE",
-    "DOPPEL_X264_PRESET",
-];
+use crate::support::{sdk_python, workspace_root, Opts, Server};
 
 /// Seed 001's example answer of `GetAvatar`, as published.
 const SEED_001_EXAMPLE: &str = r#"{
@@ -49,75 +32,16 @@ const SEED_001_EXAMPLE: &str = r#"{
   "Success": true
 }"#;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+/// A server for the test `name`.
+fn start(name: &str) -> Server {
+    Server::start_temp(&format!("ice-{name}"), &Opts::new())
 }
 
-/// A `doppel serve` on its own temporary data directory, killed (and the directory removed unless the test
-/// failed) when dropped.
-struct Server {
-    child: Child,
-    dir: PathBuf,
-    /// `127.0.0.1:PORT`.
-    addr: String,
-    creds: Value,
-    http: reqwest::Client,
-}
-
+/// Calls signed as ICE's clients sign them (and native ones, to compare).
 impl Server {
-    fn start(name: &str) -> Server {
-        let dir = std::env::temp_dir().join(format!("doppel-it-ice-{name}-{}", doppel_store::new_id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let data = dir.join("data");
-        let log = std::fs::File::create(dir.join("server.log")).expect("server log");
-        let mut cmd = Command::new(BIN);
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(&data);
-        for k in SERVER_ENV {
-            cmd.env_remove(k);
-        }
-        cmd.env("DOPPEL_X264_PRESET", "ultrafast");
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(log));
-        let mut child = cmd.spawn().expect("spawn doppel serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let addr = loop {
-            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) => {
-                    if let Some(a) = line.strip_prefix("listening ") {
-                        break a.trim().to_string();
-                    }
-                }
-                Err(e) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!("doppel serve did not print `listening ADDR` ({e}); log in {}", dir.display());
-                }
-            }
-        };
-        let creds: Value = serde_json::from_slice(&std::fs::read(data.join("credentials.json")).expect("credentials"))
-            .expect("credentials.json is JSON");
-        let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(60)).build().expect("client");
-        Server { child, dir, addr, creds, http }
-    }
-
-    fn cred(&self, key: &str) -> String {
-        self.creds[key].as_str().unwrap_or_else(|| panic!("credentials.json has no {key}")).to_string()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
-    }
-
     /// A native API call with the project's API key.
     async fn native(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value) {
-        let mut req =
-            self.http.request(method, format!("http://{}{path}", self.addr)).bearer_auth(self.cred("api_key"));
+        let mut req = self.client.request(method, self.url(path));
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -150,13 +74,13 @@ impl Server {
             url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs.iter()).finish()
         };
         let req = if form_body {
-            self.http
+            self.anon
                 .post(format!("http://{}/?{}", self.addr, encode(&common)))
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(encode(&business))
         } else {
             let query: Vec<(String, String)> = common.into_iter().chain(business).collect();
-            self.http.post(format!("http://{}/?{}", self.addr, encode(&query)))
+            self.anon.post(format!("http://{}/?{}", self.addr, encode(&query)))
         };
         let resp = req.send().await.expect("rpc request");
         let status = resp.status().as_u16();
@@ -189,25 +113,13 @@ impl Server {
             signed.join(";")
         );
         let qs = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(query.iter()).finish();
-        let mut req = self.http.post(format!("http://{}/?{qs}", self.addr)).header("authorization", authorization);
+        let mut req = self.anon.post(format!("http://{}/?{qs}", self.addr)).header("authorization", authorization);
         for (k, v) in &headers {
             req = req.header(k.as_str(), v.as_str());
         }
         let resp = req.send().await.expect("acs3 request");
         let status = resp.status().as_u16();
         (status, resp.json().await.expect("a JSON answer"))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("test files (server.log) kept in {}", self.dir.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
     }
 }
 
@@ -246,7 +158,7 @@ fn redact(mut v: Value, addr: &str) -> Value {
 
 #[tokio::test]
 async fn get_avatar_answers_seed_001_field_for_field() {
-    let server = Server::start("get-avatar");
+    let server = start("get-avatar");
     let seed: Value = serde_json::from_str(SEED_001_EXAMPLE).expect("seed example");
     let expected = json!({
         "RequestId": "<request-id>",
@@ -273,7 +185,7 @@ async fn get_avatar_answers_seed_001_field_for_field() {
     // The signed thumbnail URL serves an image without credentials.
     let (_, body) = server.rpc("GetAvatar", &[("AvatarId", "leo")], false).await;
     let thumb = body["Data"]["Avatar"]["Thumbnail"].as_str().expect("Thumbnail").to_string();
-    let resp = server.http.get(&thumb).send().await.expect("thumbnail");
+    let resp = server.anon.get(&thumb).send().await.expect("thumbnail");
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "image/jpeg");
     assert_eq!(&resp.bytes().await.expect("bytes")[..2], &[0xFF, 0xD8], "a JPEG");
@@ -292,7 +204,7 @@ async fn get_avatar_answers_seed_001_field_for_field() {
 
 #[tokio::test]
 async fn a_job_submitted_over_ice_is_a_native_job_and_back() {
-    let server = Server::start("jobs");
+    let server = start("jobs");
     // Parameters in a form body, as a v2 client may send them.
     let (status, body) = server
         .rpc(
@@ -325,7 +237,7 @@ async fn a_job_submitted_over_ice_is_a_native_job_and_back() {
         let (_, j) = server.native(reqwest::Method::GET, &format!("/api/v1/videos/{job_id}"), None).await;
         match j["state"].as_str() {
             Some("SUCCEED") => break j,
-            Some("FAILED" | "CANCELED") => panic!("job failed: {j}\n{}", server.log()),
+            Some("FAILED" | "CANCELED") => panic!("job failed: {j}\n{}", server.log_text()),
             _ if Instant::now() > deadline => panic!("job not done in 180 s: {j}"),
             _ => tokio::time::sleep(Duration::from_millis(200)).await,
         }
@@ -337,7 +249,7 @@ async fn a_job_submitted_over_ice_is_a_native_job_and_back() {
     assert_eq!(ice["JobResult"]["MediaId"], native["output_asset_config"]["asset_id"]);
     assert_eq!(ice["SmartJobInfo"]["Title"], "ice form job");
     let media = ice["JobResult"]["MediaUrl"].as_str().expect("MediaUrl");
-    let video = server.http.get(media).send().await.expect("download").bytes().await.expect("bytes");
+    let video = server.anon.get(media).send().await.expect("download").bytes().await.expect("bytes");
     assert_eq!(&video[4..8], b"ftyp", "an MP4");
 
     // …and a job made with the native API is visible to GetSmartHandleJob.
@@ -353,7 +265,7 @@ async fn a_job_submitted_over_ice_is_a_native_job_and_back() {
 
 #[tokio::test]
 async fn protocol_errors_have_the_alibaba_cloud_shape() {
-    let server = Server::start("errors");
+    let server = start("errors");
     let cases = [
         (server.rpc("DescribeRegions", &[], false).await, 404, "InvalidAction.NotFound"),
         (server.acs3("GetAvatar", &[]).await, 400, "MissingAvatarId"),
@@ -408,54 +320,23 @@ async fn protocol_errors_have_the_alibaba_cloud_shape() {
 
     // Unsigned, and the wrong method.
     let resp =
-        server.http.post(format!("http://{}/?Action=GetAvatar&AvatarId=anna", server.addr)).send().await.unwrap();
+        server.anon.post(format!("http://{}/?Action=GetAvatar&AvatarId=anna", server.addr)).send().await.unwrap();
     assert_eq!(resp.status(), 401);
     assert_eq!(resp.json::<Value>().await.unwrap()["Code"], "IncompleteSignature");
-    let resp = server.http.put(format!("http://{}/?Action=GetAvatar", server.addr)).send().await.unwrap();
+    let resp = server.anon.put(format!("http://{}/?Action=GetAvatar", server.addr)).send().await.unwrap();
     assert_eq!(resp.status(), 405);
     assert_eq!(resp.headers()["allow"], "GET, POST");
 }
 
-/// The Python interpreter of the test virtualenv, when it has the ICE SDK.
-fn sdk_python() -> Option<PathBuf> {
-    let root = workspace();
-    let venv = match std::env::var("DOPPEL_TEST_VENV") {
-        Ok(v) if !v.is_empty() => {
-            let p = PathBuf::from(v);
-            if p.is_absolute() {
-                p
-            } else {
-                root.join(p)
-            }
-        }
-        _ => root.join(".venv-test"),
-    };
-    let python = venv.join("bin/python");
-    let usable = Command::new(&python)
-        .args(["-c", "import alibabacloud_ice20201109, alibabacloud_tea_openapi"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if usable {
-        return Some(python);
-    }
-    let why = format!(
-        "{} cannot import the Alibaba Cloud ICE SDK; run scripts/test-venv.sh (or set DOPPEL_TEST_VENV)",
-        python.display()
-    );
-    if std::env::var("DOPPEL_REQUIRE_SDK").is_ok_and(|v| v == "1") {
-        panic!("DOPPEL_REQUIRE_SDK=1 but {why}");
-    }
-    eprintln!("skipping the ICE SDK test: {why}");
-    None
-}
-
 #[tokio::test]
 async fn the_official_sdk_works_with_both_signature_schemes() {
-    let Some(python) = sdk_python() else { return };
-    let server = Server::start("sdk");
-    let script = workspace().join("tests/sdk/ice_client.py");
+    let test = "the_official_sdk_works_with_both_signature_schemes";
+    let Some(python) = sdk_python(test, "Alibaba Cloud ICE", "alibabacloud_ice20201109, alibabacloud_tea_openapi")
+    else {
+        return;
+    };
+    let server = start("sdk");
+    let script = workspace_root().join("tests/sdk/ice_client.py");
     let (addr, ak, sk) = (server.addr.clone(), server.cred("access_key_id"), server.cred("access_key_secret"));
     let out = tokio::task::spawn_blocking(move || {
         Command::new(python)
@@ -473,7 +354,7 @@ async fn the_official_sdk_works_with_both_signature_schemes() {
         out.status.success(),
         "ice_client.py failed:\n{stdout}\n{}\nserver log:\n{}",
         String::from_utf8_lossy(&out.stderr),
-        server.log()
+        server.log_text()
     );
     // The SDK's jobs are native jobs.
     let jobs: Vec<&str> =

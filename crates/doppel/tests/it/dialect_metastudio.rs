@@ -7,163 +7,34 @@
 //! The SDK test needs the venv made by `scripts/test-venv.sh` (`$DOPPEL_TEST_VENV`, default `.venv-test` at the
 //! workspace root); without it the test prints a skip line, unless `DOPPEL_REQUIRE_SDK=1` makes that a failure.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use doppel_server::dialect::metastudio::sign;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_doppel");
-
-/// Server settings the tests must not inherit.
-const SERVER_ENV: &[&str] = &[
-    "DOPPEL_LISTEN",
-    "DOPPEL_DATA_DIR",
-    "DOPPEL_DATABASE_URL",
-    "DOPPEL_PUBLIC_URL",
-    "DOPPEL_WORKERS",
-    "DOPPEL_CONFIG",
-];
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
-}
-
-/// A running `doppel serve` on a temporary data directory; killed (and the directory removed unless the test
-/// failed) when dropped.
-struct Server {
-    child: Child,
-    dir: PathBuf,
-    base: String,
-    port: u16,
-    creds: Value,
-    log: PathBuf,
-}
-
-impl Server {
-    fn start(name: &str) -> Server {
-        let dir = std::env::temp_dir().join(format!("doppel-it-ms-{name}-{}", doppel_store::new_id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let data = dir.join("data");
-        let log = dir.join("server.log");
-        let mut cmd = Command::new(BIN);
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(&data);
-        for k in SERVER_ENV {
-            cmd.env_remove(k);
-        }
-        cmd.env("DOPPEL_X264_PRESET", "ultrafast");
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(std::fs::File::create(&log).expect("log")));
-        let mut child = cmd.spawn().expect("spawn doppel serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let addr = loop {
-            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) => {
-                    if let Some(a) = line.strip_prefix("listening ") {
-                        break a.trim().to_string();
-                    }
-                }
-                Err(e) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!("no `listening ADDR` ({e}):\n{}", std::fs::read_to_string(&log).unwrap_or_default());
-                }
-            }
-        };
-        let port = addr.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
-        let creds: Value =
-            serde_json::from_slice(&std::fs::read(data.join("credentials.json")).expect("credentials.json"))
-                .expect("credentials JSON");
-        Server { child, dir, base: format!("http://{addr}"), port, creds, log }
-    }
-
-    fn cred(&self, key: &str) -> String {
-        self.creds[key].as_str().unwrap_or_else(|| panic!("{key} in credentials.json")).to_string()
-    }
-
-    fn project(&self) -> String {
-        self.cred("project_id")
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- server log ({}):\n{}", self.dir.display(), self.log_text());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
+use crate::support::{
+    crc32, http_client, is_vendor_time, now_secs, sdk_python, send, workspace_root, Opts, Resp, Server, HTTP_TIMEOUT,
+};
 
 // ---------------------------------------------------------------------------------------------------------------
 // The official SDK
 
-/// The test venv's python, when it has the MetaStudio SDK.
-fn sdk_python() -> Result<PathBuf, String> {
-    let root = workspace_root();
-    let venv = match std::env::var("DOPPEL_TEST_VENV") {
-        Ok(v) if !v.is_empty() => {
-            let p = PathBuf::from(v);
-            if p.is_absolute() {
-                p
-            } else {
-                root.join(p)
-            }
-        }
-        _ => root.join(".venv-test"),
-    };
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        return Err(format!("no test venv at {} (make it with scripts/test-venv.sh)", venv.display()));
-    }
-    let probe = Command::new(&python).args(["-c", "import huaweicloudsdkmetastudio, huaweicloudsdkcore"]).output();
-    match probe {
-        Ok(o) if o.status.success() => Ok(python),
-        Ok(o) => Err(format!(
-            "{} cannot import the MetaStudio SDK (run scripts/test-venv.sh): {}",
-            python.display(),
-            String::from_utf8_lossy(&o.stderr).trim()
-        )),
-        Err(e) => Err(format!("{}: {e}", python.display())),
-    }
-}
-
 #[test]
 fn the_official_metastudio_sdk_works_against_doppel() {
-    let python = match sdk_python() {
-        Ok(p) => p,
-        Err(why) if std::env::var("DOPPEL_REQUIRE_SDK").as_deref() == Ok("1") => {
-            panic!("DOPPEL_REQUIRE_SDK=1 but {why}")
-        }
-        Err(why) => {
-            eprintln!("skipped the_official_metastudio_sdk_works_against_doppel: {why}");
-            return;
-        }
+    let test = "the_official_metastudio_sdk_works_against_doppel";
+    let Some(python) = sdk_python(test, "MetaStudio", "huaweicloudsdkmetastudio, huaweicloudsdkcore") else {
+        return;
     };
-    let server = Server::start("sdk");
+    let server = Server::start_temp("ms-sdk", &Opts::new());
     let script = workspace_root().join("tests/sdk/metastudio_client.py");
     let out = Command::new(&python)
         .arg(&script)
-        .arg(server.port.to_string())
+        .arg(server.port().to_string())
         .arg(server.cred("access_key_id"))
         .arg(server.cred("access_key_secret"))
-        .arg(server.project())
+        .arg(server.cred("project_id"))
         .env("DOPPEL_SDK_TIMEOUT", "300")
         .stdin(Stdio::null())
         .output()
@@ -179,49 +50,19 @@ fn the_official_metastudio_sdk_works_against_doppel() {
 // ---------------------------------------------------------------------------------------------------------------
 // Over HTTP with reqwest
 
-/// An answer read whole.
-#[derive(Debug)]
-struct Resp {
-    status: u16,
-    request_id: String,
-    body: Value,
-}
-
-async fn send(req: reqwest::RequestBuilder) -> Resp {
-    let r = req.send().await.expect("request");
-    let status = r.status().as_u16();
-    let request_id = r.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let bytes = r.bytes().await.expect("body");
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)));
-    Resp { status, request_id, body }
-}
-
 /// A MetaStudio error answer: status, code, a phrase in the message, and the request id in body and header.
 fn assert_ms_error(r: &Resp, status: u16, code: &str, needle: &str) {
-    assert_eq!((r.status, r.body["error_code"].as_str()), (status, Some(code)), "{:?}", r.body);
-    let msg = r.body["error_msg"].as_str().unwrap_or_default();
+    let body = r.json();
+    assert_eq!((r.status, body["error_code"].as_str()), (status, Some(code)), "{body}");
+    let msg = body["error_msg"].as_str().unwrap_or_default();
     assert!(msg.contains(needle), "{needle:?} not in {msg:?}");
-    assert!(!r.request_id.is_empty() && r.body["request_id"] == r.request_id.as_str(), "{r:?}");
-    let keys: Vec<&String> = r.body.as_object().unwrap().keys().collect();
+    assert!(!r.request_id.is_empty() && body["request_id"] == r.request_id.as_str(), "{r:?}");
+    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["error_code", "error_msg", "request_id"]);
 }
 
 fn is_hex_id(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-fn is_vendor_time(s: &str) -> bool {
-    // 2022-11-30T06:59:56Z
-    let b = s.as_bytes();
-    b.len() == 20
-        && b.iter().enumerate().all(|(i, c)| match i {
-            4 | 7 => *c == b'-',
-            10 => *c == b'T',
-            13 | 16 => *c == b':',
-            19 => *c == b'Z',
-            _ => c.is_ascii_digit(),
-        })
 }
 
 /// Replaces what differs between runs: 32-hex ids by `<id>`, vendor times by `<time>`, URLs by `<url>`, and a
@@ -245,18 +86,6 @@ fn redact(v: &Value) -> Value {
         Value::String(s) if s.starts_with("http://") || s.starts_with("https://") => json!("<url>"),
         other => other.clone(),
     }
-}
-
-/// CRC-32 (IEEE), for the ZIP below.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
 }
 
 /// The files under `dir` as an uncompressed ZIP archive (an avatar package to import).
@@ -364,64 +193,53 @@ fn expected_show() -> Value {
     })
 }
 
-fn client(headers: &[(&str, &str)]) -> reqwest::Client {
-    let mut map = reqwest::header::HeaderMap::new();
-    for (k, v) in headers {
-        map.insert(
-            reqwest::header::HeaderName::from_bytes(k.as_bytes()).expect("name"),
-            reqwest::header::HeaderValue::from_str(v).expect("value"),
-        );
-    }
-    reqwest::Client::builder().no_proxy().default_headers(map).timeout(Duration::from_secs(60)).build().expect("client")
-}
-
 async fn wait_succeed(ms: &reqwest::Client, url: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
         let r = send(ms.get(url)).await;
-        assert_eq!(r.status, 200, "{:?}", r.body);
-        match r.body["state"].as_str() {
-            Some("SUCCEED") => return r.body,
+        assert_eq!(r.status, 200, "{}", r.text());
+        let body = r.json();
+        match body["state"].as_str() {
+            Some("SUCCEED") => return body,
             Some("WAITING") | Some("PROCESSING") if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(200)).await
             }
-            _ => panic!("job did not succeed: {}", r.body),
+            _ => panic!("job did not succeed: {body}"),
         }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metastudio_and_native_apis_share_jobs_and_answer_in_the_vendor_shape() {
-    let server = Server::start("http");
-    let (base, project, key) = (server.base.clone(), server.project(), server.cred("api_key"));
-    let ms = client(&[("x-auth-token", &key)]);
-    let native = client(&[("authorization", &format!("Bearer {key}"))]);
-    let anon = client(&[]);
+    let server = Server::start_temp("ms-http", &Opts::new());
+    let (base, project, key) = (server.base.clone(), server.cred("project_id"), server.cred("api_key"));
+    let ms = http_client(&[("x-auth-token", &key)], HTTP_TIMEOUT);
+    let (native, anon) = (&server.client, &server.anon);
     let v1 = |path: &str| format!("{base}/v1/{project}{path}");
 
     // Create: `{job_id}` and nothing else.
     let created = send(ms.post(v1("/2d-digital-human-videos")).json(&seed_body())).await;
-    assert_eq!(created.status, 200, "{:?}", created.body);
-    assert_eq!(redact(&created.body), json!({"job_id": "<id>"}));
+    assert_eq!(created.status, 200, "{}", created.text());
+    assert_eq!(redact(&created.json()), json!({"job_id": "<id>"}));
     assert!(!created.request_id.is_empty());
-    let job = created.body["job_id"].as_str().unwrap().to_string();
+    let job = created.json()["job_id"].as_str().unwrap().to_string();
 
     // Show right away: the same key set whatever the state.
     let early = send(ms.get(v1(&format!("/2d-digital-human-videos/{job}")))).await;
     assert_eq!(early.status, 200);
     let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
-    assert_eq!(keys(&early.body), keys(&expected_show()));
+    assert_eq!(keys(&early.json()), keys(&expected_show()));
 
     // The native API shows the MetaStudio job…
     let r = send(native.get(format!("{base}/api/v1/videos/{job}"))).await;
-    assert_eq!((r.status, r.body["job_id"].as_str()), (200, Some(job.as_str())), "{:?}", r.body);
-    assert_eq!(r.body["job_type"], "2D_DIGITAL_HUMAN_VIDEO");
+    assert_eq!((r.status, r.json()["job_id"].as_str()), (200, Some(job.as_str())), "{}", r.text());
+    assert_eq!(r.json()["job_type"], "2D_DIGITAL_HUMAN_VIDEO");
     // …and MetaStudio shows a native job.
     let r = send(native.post(format!("{base}/api/v1/videos")).json(&seed_body())).await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    let native_job = r.body["job_id"].as_str().unwrap().to_string();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let native_job = r.json()["job_id"].as_str().unwrap().to_string();
     let r = send(ms.get(v1(&format!("/2d-digital-human-videos/{native_job}")))).await;
-    assert_eq!((r.status, r.body["job_id"].as_str()), (200, Some(native_job.as_str())), "{:?}", r.body);
+    assert_eq!((r.status, r.json()["job_id"].as_str()), (200, Some(native_job.as_str())), "{}", r.text());
 
     // Wait for both jobs; then the snapshots.
     let done = wait_succeed(&ms, &v1(&format!("/2d-digital-human-videos/{job}"))).await;
@@ -434,16 +252,17 @@ async fn metastudio_and_native_apis_share_jobs_and_answer_in_the_vendor_shape() 
     for k in ["model_asset_id", "voice_config", "video_config", "shoot_scripts"] {
         expected[k] = body[k].clone();
     }
-    assert_eq!(redact(&with_script.body), redact(&expected));
+    assert_eq!(redact(&with_script.json()), redact(&expected));
 
     let list = send(ms.get(v1(&format!("/digital-human-videos?job_ids={job}&job_ids={native_job}&limit=10")))).await;
-    assert_eq!(list.status, 200, "{:?}", list.body);
-    assert_eq!(list.body["count"], 2);
-    let mine = list.body["jobs"].as_array().unwrap().iter().find(|j| j["job_id"] == job.as_str()).expect("listed");
+    assert_eq!(list.status, 200, "{}", list.text());
+    let list = list.json();
+    assert_eq!(list["count"], 2);
+    let mine = list["jobs"].as_array().unwrap().iter().find(|j| j["job_id"] == job.as_str()).expect("listed");
     let mut expected_item = expected_show();
     expected_item.as_object_mut().unwrap().remove("script_id");
     assert_eq!(redact(mine), expected_item);
-    assert_eq!(keys(&list.body), ["count", "jobs"]);
+    assert_eq!(keys(&list), ["count", "jobs"]);
     for (query, want) in [
         (format!("job_id={job}"), 1),
         ("script_id=4b5b6effcf3b4c72a0baccb265111765".to_string(), 2),
@@ -453,17 +272,18 @@ async fn metastudio_and_native_apis_share_jobs_and_answer_in_the_vendor_shape() 
         (format!("create_until=2000-01-01T00:00:00Z&job_id={job}"), 0),
     ] {
         let r = send(ms.get(v1(&format!("/digital-human-videos?{query}")))).await;
-        assert_eq!((r.status, r.body["count"].as_i64()), (200, Some(want)), "{query}: {:?}", r.body);
+        assert_eq!((r.status, r.json()["count"].as_i64()), (200, Some(want)), "{query}: {}", r.text());
     }
     // Both APIs count the same jobs.
     let all_ms = send(ms.get(v1("/digital-human-videos"))).await;
     let all_native = send(native.get(format!("{base}/api/v1/videos"))).await;
-    assert_eq!(all_ms.body["count"], all_native.body["count"]);
+    assert_eq!(all_ms.json()["count"], all_native.json()["count"]);
 
     // The asset library: avatars and voices as the SDK names them; the result video under its type.
     let humans = send(ms.get(v1("/digital-assets?asset_type=HUMAN_MODEL_2D&asset_source=ALL"))).await;
-    assert_eq!(humans.status, 200, "{:?}", humans.body);
-    let leo = humans.body["assets"].as_array().unwrap().iter().find(|a| a["asset_id"] == "leo").expect("leo");
+    assert_eq!(humans.status, 200, "{}", humans.text());
+    let humans = humans.json();
+    let leo = humans["assets"].as_array().unwrap().iter().find(|a| a["asset_id"] == "leo").expect("leo");
     assert_eq!(
         keys(leo),
         [
@@ -485,45 +305,45 @@ async fn metastudio_and_native_apis_share_jobs_and_answer_in_the_vendor_shape() 
     );
     assert_eq!((leo["asset_type"].as_str(), leo["asset_state"].as_str()), (Some("HUMAN_MODEL_2D"), Some("ACTIVED")));
     assert!(leo["asset_extra_meta"]["human_model_2d_meta"]["action_tag_map"].as_array().is_some_and(|a| !a.is_empty()));
-    let voices = send(ms.get(v1("/digital-assets?asset_type=VOICE_MODEL&asset_source=SYSTEM&limit=100"))).await;
-    let adam = voices.body["assets"].as_array().unwrap().iter().find(|a| a["asset_id"] == "espeak-en-us-adam");
+    let voices = send(ms.get(v1("/digital-assets?asset_type=VOICE_MODEL&asset_source=SYSTEM&limit=100"))).await.json();
+    let adam = voices["assets"].as_array().unwrap().iter().find(|a| a["asset_id"] == "espeak-en-us-adam");
     let adam = adam.expect("the voice of the script is listed");
     assert_eq!(adam["asset_extra_meta"]["voice_model_meta"]["sex"], "MALE");
     let out_id = done["output_asset_config"]["asset_id"].as_str().unwrap();
     let video = send(ms.get(v1(&format!("/digital-assets/{out_id}")))).await;
-    assert_eq!((video.status, video.body["asset_type"].as_str()), (200, Some("VIDEO")), "{:?}", video.body);
-    assert_eq!(video.body["files"][0]["asset_file_category"], "MAIN");
+    assert_eq!((video.status, video.json()["asset_type"].as_str()), (200, Some("VIDEO")), "{}", video.text());
+    assert_eq!(video.json()["files"][0]["asset_file_category"], "MAIN");
     let own = send(ms.get(v1("/digital-assets?asset_type=VIDEO,IMAGE"))).await;
-    assert_eq!(own.body["count"], 4, "each job's video and cover: {:?}", own.body);
+    assert_eq!(own.json()["count"], 4, "each job's video and cover: {}", own.text());
 
     // An imported avatar is the project's own HUMAN_MODEL_2D asset, usable as model_asset_id.
     let package = stored_zip(&workspace_root().join("avatars/leo"));
     let r = send(native.post(format!("{base}/api/v1/digital-humans?name=mine.zip")).body(package)).await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let mine = r.body["id"].as_str().unwrap().to_string();
-    let own_humans = send(ms.get(v1("/digital-assets?asset_type=HUMAN_MODEL_2D"))).await;
-    assert_eq!(own_humans.body["count"], 1, "{:?}", own_humans.body);
-    let listed = &own_humans.body["assets"][0];
+    assert_eq!(r.status, 201, "{}", r.text());
+    let mine = r.json()["id"].as_str().unwrap().to_string();
+    let own_humans = send(ms.get(v1("/digital-assets?asset_type=HUMAN_MODEL_2D"))).await.json();
+    assert_eq!(own_humans["count"], 1, "{own_humans}");
+    let listed = &own_humans["assets"][0];
     assert_eq!(listed["asset_id"], mine.as_str());
     assert_eq!(keys(listed), keys(leo));
     assert!(listed["files"].as_array().unwrap().iter().any(|f| f["asset_file_category"] == "MAIN"), "{listed}");
     let shown = send(ms.get(v1(&format!("/digital-assets/{mine}")))).await;
-    assert_eq!(redact(&shown.body), redact(listed));
+    assert_eq!(redact(&shown.json()), redact(listed));
     let with_both = send(ms.get(v1("/digital-assets?asset_type=HUMAN_MODEL_2D&asset_source=ALL&limit=100"))).await;
-    assert_eq!(with_both.body["count"], humans.body["count"].as_i64().unwrap() + 1);
+    assert_eq!(with_both.json()["count"], humans["count"].as_i64().unwrap() + 1);
     let mut uses = seed_body();
     uses["model_asset_id"] = json!(mine);
     let r = send(ms.post(v1("/2d-digital-human-videos")).json(&uses)).await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    let third = r.body["job_id"].as_str().unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let third = r.json()["job_id"].as_str().unwrap().to_string();
     let r = send(ms.post(v1(&format!("/2d-digital-human-videos/{third}/cancel")))).await;
-    assert_eq!((r.status, &r.body), (200, &json!({})));
+    assert_eq!((r.status, &r.json()), (200, &json!({})));
 
     // One request signed with the project's access key pair (doppel's own client-side signer).
     let (ak, sk) = (server.cred("access_key_id"), server.cred("access_key_secret"));
-    let host = format!("127.0.0.1:{}", server.port);
+    let host = format!("127.0.0.1:{}", server.port());
     let path = format!("/v1/{project}/digital-human-videos");
-    let date = sign::format_sdk_date(doppel_store::now_ms() / 1000);
+    let date = sign::format_sdk_date(now_secs());
     let headers = [("content-type", "application/json"), ("host", host.as_str()), ("x-sdk-date", date.as_str())];
     let authz = sign::authorization(&ak, &sk, "GET", &path, "limit=1", &headers, b"");
     let signed = |query: &str| {
@@ -534,13 +354,13 @@ async fn metastudio_and_native_apis_share_jobs_and_answer_in_the_vendor_shape() 
             .header("authorization", &authz)
     };
     let r = send(signed("limit=1")).await;
-    assert_eq!((r.status, r.body["jobs"].as_array().map(Vec::len)), (200, Some(1)), "{:?}", r.body);
+    assert_eq!((r.status, r.json()["jobs"].as_array().map(Vec::len)), (200, Some(1)), "{}", r.text());
     assert_ms_error(&send(signed("limit=2")).await, 401, "MSS.00000001", "signature does not match");
 
     // Errors in MetaStudio's envelope.
     let unknown = "0".repeat(32);
     assert_ms_error(&send(anon.get(v1("/digital-human-videos"))).await, 401, "MSS.00000001", "no credentials");
-    let bad_token = client(&[("x-auth-token", "dpl_nope")]);
+    let bad_token = http_client(&[("x-auth-token", "dpl_nope")], HTTP_TIMEOUT);
     assert_ms_error(&send(bad_token.get(v1("/digital-human-videos"))).await, 401, "MSS.00000001", "X-Auth-Token");
     let bearer = send(native.get(v1("/digital-human-videos"))).await;
     assert_ms_error(&bearer, 401, "MSS.00000001", "SDK-HMAC-SHA256");
@@ -590,11 +410,11 @@ async fn metastudio_and_native_apis_share_jobs_and_answer_in_the_vendor_shape() 
 
     // The native API and the other routes are not shadowed by `/v1`.
     let r = send(anon.get(format!("{base}/api/v1/videos"))).await;
-    assert_eq!((r.status, r.body["error"]["code"].as_str()), (401, Some("unauthorized")), "{:?}", r.body);
+    assert_eq!((r.status, r.json()["error"]["code"].as_str()), (401, Some("unauthorized")), "{}", r.text());
     let r = send(anon.get(format!("{base}/api/v1/openapi.json"))).await;
     assert_eq!(r.status, 200);
     let r = send(anon.get(format!("{base}/healthz"))).await;
-    assert_eq!((r.status, r.body["status"].as_str()), (200, Some("ok")));
+    assert_eq!((r.status, r.json()["status"].as_str()), (200, Some("ok")));
     let r = send(native.get(format!("{base}/api/v1/digital-humans"))).await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.status, 200, "{}", r.text());
 }

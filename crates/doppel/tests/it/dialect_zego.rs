@@ -2,14 +2,13 @@
 //! client calls `aigc-digitalhuman-api.zegotech.cn` (common parameters and an MD5 signature in the query,
 //! business parameters in a JSON body), with only the endpoint changed.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::ops::Deref;
 use std::time::{Duration, Instant};
 
 use doppel_server::dialect::zego::signature;
 use serde_json::{json, Value};
+
+use crate::support::{http_client, now_secs, probe_bytes, Opts, Server};
 
 /// Seed 000's response example (GetDigitalHumanInfo), the shape our answer must have.
 const SEED_000_EXAMPLE: &str = r#"{
@@ -28,80 +27,36 @@ const SEED_000_EXAMPLE: &str = r#"{
     }
 }"#;
 
-/// Server settings the tests must not inherit from the environment they run in.
-const SERVER_ENV: &[&str] = &[
-    "DOPPEL_LISTEN",
-    "DOPPEL_DATA_DIR",
-    "DOPPEL_DATABASE_URL",
-    "DOPPEL_PUBLIC_URL",
-    "DOPPEL_WORKERS",
-    "DOPPEL_SIGNED_URL_TTL_SECS",
-];
-
-/// A running `doppel serve` on its own temporary directory; killed and cleaned up when dropped.
+/// A running `doppel serve` on its own temporary directory, with its ZEGO credentials; killed and cleaned up when
+/// dropped.
+#[derive(Debug)]
 struct Zego {
-    child: Child,
-    dir: PathBuf,
-    base: String,
+    server: Server,
     app_id: u32,
     secret: String,
     api_key: String,
+    /// Sends no credentials; waits up to 180 s.
     http: reqwest::Client,
+}
+
+impl Deref for Zego {
+    type Target = Server;
+
+    fn deref(&self) -> &Server {
+        &self.server
+    }
 }
 
 impl Zego {
     fn start(name: &str) -> Zego {
-        let dir = std::env::temp_dir().join(format!("doppel-it-zego-{name}-{}", doppel_store::new_id()));
-        let data = dir.join("data");
-        std::fs::create_dir_all(&data).expect("temp dir");
-        let log = std::fs::File::create(dir.join("server.log")).expect("log");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_doppel"));
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(&data).args(["--workers", "1"]);
-        for k in SERVER_ENV {
-            cmd.env_remove(k);
-        }
-        cmd.env("DOPPEL_X264_PRESET", "ultrafast");
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(log));
-        let mut child = cmd.spawn().expect("spawn doppel serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let addr = loop {
-            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) => {
-                    if let Some(a) = line.strip_prefix("listening ") {
-                        break a.trim().to_string();
-                    }
-                }
-                Err(e) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
-                    panic!("doppel serve did not print `listening ADDR` ({e}); its log:\n{log}");
-                }
-            }
-        };
-        let creds: Value = serde_json::from_slice(&std::fs::read(data.join("credentials.json")).expect("credentials"))
-            .expect("credentials.json is JSON");
-        let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(180)).build().expect("client");
+        let server = Server::start_temp(&format!("zego-{name}"), &Opts::new());
         Zego {
-            child,
-            dir,
-            base: format!("http://{addr}"),
-            app_id: creds["zego_app_id"].as_u64().expect("zego_app_id") as u32,
-            secret: creds["zego_server_secret"].as_str().expect("zego_server_secret").to_string(),
-            api_key: creds["api_key"].as_str().expect("api_key").to_string(),
-            http,
+            app_id: server.creds["zego_app_id"].as_u64().expect("zego_app_id") as u32,
+            secret: server.cred("zego_server_secret"),
+            api_key: server.cred("api_key"),
+            http: http_client(&[], Duration::from_secs(180)),
+            server,
         }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
     }
 
     /// The query of a call signed like ZEGO's samples: a fresh 16-hex nonce, `timestamp` in Unix seconds.
@@ -136,41 +91,17 @@ impl Zego {
     /// Calls `action`, which must succeed; returns `Data`.
     async fn data(&self, action: &str, body: Value) -> Value {
         let v = self.call(action, body.clone()).await;
-        assert_eq!(v["Code"], 0, "{action} {body}: {v}\nserver log:\n{}", self.log());
+        assert_eq!(v["Code"], 0, "{action} {body}: {v}\nserver log:\n{}", self.log_text());
         assert_eq!(v["Message"], "success");
         v["Data"].clone()
     }
 
     /// Downloads `url` with no credentials at all.
     async fn download(&self, url: &str) -> Vec<u8> {
-        let resp = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(300))
-            .build()
-            .expect("client")
-            .get(url)
-            .send()
-            .await
-            .expect("download");
-        assert_eq!(resp.status().as_u16(), 200, "{url}\nserver log:\n{}", self.log());
+        let resp = self.anon.get(url).timeout(Duration::from_secs(300)).send().await.expect("download");
+        assert_eq!(resp.status().as_u16(), 200, "{url}\nserver log:\n{}", self.log_text());
         resp.bytes().await.expect("bytes").to_vec()
     }
-}
-
-impl Drop for Zego {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("test files kept in {}", self.dir.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-fn now_secs() -> i64 {
-    doppel_store::now_ms() / 1000
 }
 
 fn nonce() -> String {
@@ -223,12 +154,6 @@ fn assert_signed(z: &Zego, url: &str, path: &str) {
     assert!(sig.len() == 64 && sig.bytes().all(|b| b.is_ascii_hexdigit()), "{url}");
 }
 
-fn probe_bytes(dir: &Path, name: &str, bytes: &[u8]) -> doppel_media::MediaInfo {
-    let file = dir.join(name);
-    std::fs::write(&file, bytes).expect("write");
-    doppel_media::probe(&file).unwrap_or_else(|e| panic!("{name} is not playable media: {e}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zego_clients_read_the_catalog_and_play_the_previews() {
     let z = Zego::start("catalog");
@@ -237,7 +162,7 @@ async fn zego_clients_read_the_catalog_and_play_the_previews() {
 
     for id in ["anna", "leo"] {
         let v = z.call("GetDigitalHumanInfo", json!({"DigitalHumanId": id})).await;
-        assert_eq!(v["Code"], 0, "{v}\n{}", z.log());
+        assert_eq!(v["Code"], 0, "{v}\n{}", z.log_text());
         // Snapshot of the shape: the same keys, at every level, with the same types, as seed 000's example.
         assert_eq!(shape(&v), shape(&seed), "GetDigitalHumanInfo({id}) differs in shape from seed 000: {v}");
         let d = &v["Data"];
@@ -270,7 +195,7 @@ async fn zego_clients_read_the_catalog_and_play_the_previews() {
         for a in &actions[..2] {
             let name = a["Action"].as_str().unwrap();
             let bytes = z.download(a["PreviewUrl"].as_str().unwrap()).await;
-            let info = probe_bytes(&z.dir, &format!("{id}-{name}.mp4"), &bytes);
+            let info = probe_bytes(z.dir(), &format!("{id}-{name}.mp4"), &bytes);
             let video = info.stream(doppel_media::StreamKind::Video).expect("video stream");
             assert_eq!(video.codec, "h264", "{id}/{name}");
             assert!(video.width > 0 && video.height > 0 && video.duration_ms > 500, "{id}/{name}: {video:?}");
@@ -280,8 +205,8 @@ async fn zego_clients_read_the_catalog_and_play_the_previews() {
     // The avatar image is a picture.
     let d = z.data("GetDigitalHumanInfo", json!({"DigitalHumanId": "anna"})).await;
     let jpg = z.download(d["AvatarUrl"].as_str().unwrap()).await;
-    std::fs::write(z.dir.join("anna.jpg"), &jpg).expect("write");
-    assert!(doppel_media::image::read_image(&z.dir.join("anna.jpg")).is_ok(), "AvatarUrl is not an image");
+    std::fs::write(z.dir().join("anna.jpg"), &jpg).expect("write");
+    assert!(doppel_media::image::read_image(&z.dir().join("anna.jpg")).is_ok(), "AvatarUrl is not an image");
 
     // GET with every parameter in the query works too.
     let q = format!("{}&DigitalHumanId=leo", z.query("GetDigitalHumanInfo"));

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 mod server;
+mod support;
 
 fn doppel(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_doppel")).args(args).output().expect("run doppel")

@@ -27,7 +27,14 @@ pub fn routes() -> Router<AppState> {
 /// `/`: ZEGO when the query carries `AppId` and `SignatureVersion`, otherwise Alibaba ICE.
 async fn root(State(state): State<AppState>, req: Request) -> Response {
     let query = req.uri().query().unwrap_or("");
-    if query.is_empty() && req.method() == axum::http::Method::GET {
+    let browser = req
+        .headers()
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    let signed =
+        req.headers().contains_key("x-acs-action") || req.headers().contains_key(axum::http::header::AUTHORIZATION);
+    if query.is_empty() && req.method() == axum::http::Method::GET && browser && !signed {
         // A browser opening the server's address: show the web console.
         return axum::response::Redirect::to("/console").into_response();
     }
