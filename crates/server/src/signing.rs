@@ -63,9 +63,7 @@ impl UrlSigner {
         let (Some(expires), Some(sig)) = (expires, sig) else { return Err(SignatureError::Missing) };
         let exp: i64 = expires.parse().map_err(|_| SignatureError::Invalid)?;
         let want = self.sig(path, exp);
-        // Compare in constant time.
-        let ok = want.len() == sig.len() && want.bytes().zip(sig.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-        if !ok {
+        if !crate::dialect::constant_time_eq(want.as_bytes(), sig.as_bytes()) {
             return Err(SignatureError::Invalid);
         }
         if now_secs > exp {
