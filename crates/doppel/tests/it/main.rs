@@ -172,11 +172,6 @@ fn every_example_renders_and_plays() {
 
 #[test]
 fn chromium_shows_a_transparent_webm_as_transparent() {
-    // A real browser: Debian's chromium, headless (installed by `make test`).
-    let chromium = ["chromium", "chromium-browser"]
-        .into_iter()
-        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
-        .expect("chromium is not installed: `make test` installs it (apt package chromium)");
     let dir = tmp_dir("chromium");
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/transparent.json");
     let video = dir.join("transparent.webm");
@@ -191,21 +186,14 @@ fn chromium_shows_a_transparent_webm_as_transparent() {
     .expect("page");
     let profile = dir.join("profile");
     let shot = dir.join("shot.png");
-    let run = Command::new(chromium)
+    // A real browser: Debian's chromium, headless.
+    let run = support::headless_chromium(&profile)
         .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
             "--autoplay-policy=no-user-gesture-required",
             "--allow-file-access-from-files",
             "--window-size=360,640",
             "--virtual-time-budget=3000",
         ])
-        .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--screenshot={}", shot.display()))
         .arg(format!("file://{}", dir.join("page.html").display()))
         .output()

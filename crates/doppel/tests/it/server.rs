@@ -892,26 +892,11 @@ async fn the_web_console_loads_the_catalog_in_a_real_browser() {
     assert!(page.content_type.starts_with("text/html"), "{}", page.content_type);
 
     // Headless Chromium runs the page's script with the key from the URL fragment and renders the catalog.
-    let chromium = ["chromium", "chromium-browser"]
-        .into_iter()
-        .find(|c| std::process::Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
-        .expect("chromium is not installed: `make test` installs it (apt package chromium)");
     let profile = server.dir().join("chromium-profile");
     let url = format!("{}/console#key={}", server.base, server.cred("api_key"));
     let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--virtual-time-budget=20000",
-                "--dump-dom",
-            ])
-            .arg(format!("--user-data-dir={}", profile.display()))
+        crate::support::headless_chromium(&profile)
+            .args(["--virtual-time-budget=20000", "--dump-dom"])
             .arg(url)
             .output()
             .expect("run chromium")

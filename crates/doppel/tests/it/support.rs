@@ -365,3 +365,24 @@ pub fn crc32(bytes: &[u8]) -> u32 {
     }
     !crc
 }
+
+/// Debian's Chromium, headless, with a fresh profile in `profile` and the flags this machine needs (no sandbox as
+/// root, no GPU, no background traffic to the closed network). `make test` installs it.
+pub fn headless_chromium(profile: &Path) -> Command {
+    let bin = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .expect("chromium is not installed: `make test` installs it (apt package chromium)");
+    let mut cmd = Command::new(bin);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    cmd
+}
