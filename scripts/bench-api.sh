@@ -8,6 +8,8 @@
 #   - POST /api/v1/videos            job submission (auth, full script validation, one insert)
 # and prints requests per second and each one's ratio to the baseline measured in the same run.
 set -euo pipefail
+# shellcheck source=scripts/apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
@@ -17,8 +19,7 @@ JOBS=${JOBS:-1000}
 
 if ! command -v wrk >/dev/null; then
   echo "bench-api: installing wrk" >&2
-  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >/dev/null
+  apt_install wrk
 fi
 cargo build --release --locked -p doppel >&2
 

@@ -3,6 +3,8 @@
 # Called by `make run` and `make test` (with --test: also what the tests need); safe to run by hand. Set
 # DOPPEL_NO_APT=1 to skip the apt step.
 set -euo pipefail
+# shellcheck source=scripts/apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 # System packages: the C libraries doppel links (libespeak-ng; FFmpeg 5.1 with x264, libvpx and libopus) and
 # the tools to build them (clang for bindgen); the fonts text layers and subtitles use (Noto Sans CJK covers
@@ -26,13 +28,7 @@ done
 
 if [ ${#missing[@]} -gt 0 ] && [ -z "${DOPPEL_NO_APT:-}" ]; then
   echo "install-deps: installing ${missing[*]}"
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install ${missing[*]}" >&2; exit 1; }
-    sudo="sudo"
-  fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt_install "${missing[@]}" || { echo "install-deps: installing ${missing[*]} failed" >&2; exit 1; }
 fi
 
 # The Rust toolchain: rustup's if present, Debian's otherwise.
@@ -41,8 +37,7 @@ if ! command -v cargo >/dev/null && [ -x "$HOME/.cargo/bin/cargo" ]; then
 fi
 if ! command -v cargo >/dev/null; then
   echo "install-deps: no cargo found; installing Debian's rustc and cargo"
-  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq cargo rustc
+  apt_install cargo rustc
 fi
 need="1.94"
 have=$(rustc --version | awk '{print $2}')

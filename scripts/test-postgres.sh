@@ -9,6 +9,8 @@
 # DOPPEL_PG_DB (default doppel_test); DOPPEL_NO_APT=1 skips the apt step as in install-deps.sh.
 # Stop it with: runuser -u postgres -- /usr/lib/postgresql/*/bin/pg_ctl stop -D /tmp/doppel-pg
 set -euo pipefail
+# shellcheck source=scripts/apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 dir=${DOPPEL_PG_DIR:-/tmp/doppel-pg}
 port=${DOPPEL_PG_PORT:-55432}
@@ -33,13 +35,7 @@ server_bin() {
 if ! bin=$(server_bin); then
   [ -z "${DOPPEL_NO_APT:-}" ] || die "no PostgreSQL server installed and DOPPEL_NO_APT is set; install postgresql"
   log "installing postgresql"
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || die "need root or sudo to install postgresql"
-    sudo="sudo"
-  fi
-  $sudo apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql >&2
+  apt_install postgresql || die "installing postgresql failed"
   bin=$(server_bin) || die "postgresql installed, but no server found under /usr/lib/postgresql"
 fi
 version=$(basename "$(dirname "$bin")")

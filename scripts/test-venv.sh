@@ -9,6 +9,8 @@
 # DOPPEL_PYTHON (the interpreter that creates the venv, default python3); DOPPEL_NO_APT=1 skips the apt step as in
 # install-deps.sh.
 set -euo pipefail
+# shellcheck source=scripts/apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 # What the tests need, pinned: the one list to edit. moto[server] is an in-memory S3 (and more) on a local port;
 # it brings boto3 along.
@@ -50,13 +52,7 @@ if ! usable; then
     # Debian splits venv (and the ensurepip it needs) out of python3 into python3-venv.
     [ -z "${DOPPEL_NO_APT:-}" ] || die "cannot create a virtualenv and DOPPEL_NO_APT is set; install python3-venv"
     log "installing python3-venv"
-    sudo=""
-    if [ "$(id -u)" -ne 0 ]; then
-      command -v sudo >/dev/null || die "need root or sudo to install python3-venv"
-      sudo="sudo"
-    fi
-    $sudo apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >&2
+    apt_install python3-venv || die "installing python3-venv failed"
     create || die "cannot create a virtualenv in $venv with $python"
   fi
   rm -f "$stamp"

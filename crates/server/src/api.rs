@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -208,21 +208,8 @@ async fn show_video(
 /// Parses seed 004's listing parameters. Errors name the parameter and what it accepts.
 pub fn job_filter(q: &HashMap<String, String>) -> Result<JobFilter, (String, String)> {
     let bad = |k: &str, m: String| (k.to_string(), m);
-    let int = |k: &str, min: i64, max: i64, default: i64| -> Result<i64, (String, String)> {
-        match q.get(k) {
-            None => Ok(default),
-            Some(v) => match v.trim().parse::<i64>() {
-                Ok(n) if (min..=max).contains(&n) => Ok(n),
-                Ok(n) => Err(bad(k, format!("{n} is out of range {min}–{max}"))),
-                Err(_) => Err(bad(k, format!("{v:?} is not an integer"))),
-            },
-        }
-    };
-    let mut f = JobFilter {
-        offset: int("offset", 0, i32::MAX as i64, 0)?,
-        limit: int("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)?,
-        ..JobFilter::default()
-    };
+    let (offset, limit) = page_params(q)?;
+    let mut f = JobFilter { offset, limit, ..JobFilter::default() };
     if let Some(s) = q.get("state").filter(|s| !s.is_empty()) {
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let st = JobState::parse(part).ok_or_else(|| {
@@ -331,12 +318,25 @@ async fn list_humans(
     Ok(Json(json!({"count": all.len(), "digital_humans": page})))
 }
 
+/// An integer query parameter within `min..=max`, or `default` when absent.
+fn int_param(q: &HashMap<String, String>, k: &str, min: i64, max: i64, default: i64) -> Result<i64, (String, String)> {
+    match q.get(k) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            Ok(n) => Err((k.to_string(), format!("{n} is out of range {min}–{max}"))),
+            Err(_) => Err((k.to_string(), format!("{v:?} is not an integer"))),
+        },
+    }
+}
+
+/// `offset` (≥ 0) and `limit` (1–100, default 10) of a listing.
+fn page_params(q: &HashMap<String, String>) -> Result<(i64, i64), (String, String)> {
+    Ok((int_param(q, "offset", 0, i32::MAX as i64, 0)?, int_param(q, "limit", 1, MAX_LIMIT, DEFAULT_LIMIT)?))
+}
+
 fn paging(q: &HashMap<String, String>) -> ApiResult<(i64, i64)> {
-    let f = job_filter(
-        &q.iter().filter(|(k, _)| *k == "offset" || *k == "limit").map(|(k, v)| (k.clone(), v.clone())).collect(),
-    )
-    .map_err(|(k, m)| ApiError::bad_request("invalid_parameter", format!("{k}: {m}")))?;
-    Ok((f.offset, f.limit))
+    page_params(q).map_err(|(k, m)| ApiError::bad_request("invalid_parameter", format!("{k}: {m}")))
 }
 
 async fn show_human(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
@@ -712,13 +712,5 @@ async fn delete_asset(State(state): State<AppState>, caller: Caller, Path(id): P
 
 async fn asset_content(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     let a = state.db.asset(&caller.project_id, &id).await?.ok_or_else(|| ApiError::not_found("asset", &id))?;
-    let (size, stream) = state.blobs.stream(&a.blob_key).await?;
-    use futures::StreamExt;
-    let body = Body::from_stream(stream.map(|r| r.map_err(std::io::Error::other)));
-    Ok((
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, a.content_type.clone()), (header::CONTENT_LENGTH, size.to_string())],
-        body,
-    )
-        .into_response())
+    crate::files::stream_blob(&state, &a.blob_key, &a.content_type, Some(&a.name)).await
 }

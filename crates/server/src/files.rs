@@ -69,7 +69,13 @@ async fn file(State(state): State<AppState>, Path(path): Path<String>, Query(q):
     }
 }
 
-async fn stream_blob(state: &AppState, key: &str, content_type: &str, name: Option<&str>) -> ApiResult<Response> {
+/// Streams a stored blob as the response body.
+pub(crate) async fn stream_blob(
+    state: &AppState,
+    key: &str,
+    content_type: &str,
+    name: Option<&str>,
+) -> ApiResult<Response> {
     let (size, stream) = state.blobs.stream(key).await.map_err(|e| match e {
         doppel_store::Error::Blob(object_store::Error::NotFound { .. }) => ApiError::not_found("file", key),
         other => ApiError::internal(other),
@@ -126,12 +132,6 @@ async fn generate(state: &AppState, key: &str, what: Generate) -> ApiResult<()> 
                 .map_err(ApiError::internal)?
                 .map_err(|e| ApiError::not_found("voice", &e))?;
                 Ok(out)
-            }
-            Generate::Thumbnail { human } | Generate::Action { human, .. }
-                if doppel_avatar::builtin_by_id(&human).is_none()
-                    && state.db.human_any_project(&human).await?.is_none() =>
-            {
-                Err(ApiError::not_found("digital human", &human))
             }
             Generate::Thumbnail { human } => render(state, &human, None, tmp.with_extension("jpg")).await,
             Generate::Action { human, action } => render(state, &human, Some(action), tmp.with_extension("mp4")).await,

@@ -27,7 +27,8 @@ pub struct Ref {
 }
 
 fn target(value: &str) -> Target {
-    if value.starts_with("http://") || value.starts_with("https://") || value.contains("://") {
+    // Anything with a scheme is a URL (and refused unless http or https); anything else names an asset.
+    if value.contains("://") {
         Target::Url(value.to_string())
     } else {
         Target::Asset(value.to_string())

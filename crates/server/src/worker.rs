@@ -264,13 +264,12 @@ fn send_callback(state: &AppState, job: &Job) {
         "result": job.state.as_str(),
         "asset_id": job.output_asset_id.clone().unwrap_or_default(),
     });
-    let auth = cb.auth_type.map(|a| serde_json::to_value(a).ok().and_then(|v| v.as_str().map(str::to_string)));
-    let auth = auth.flatten();
+    let auth = cb.auth_type.map(|a| a.as_str());
     let key = cb.key;
     let policy = state.config.fetch.clone();
     let job_id = job.id.clone();
     tokio::spawn(async move {
-        let sign = |now: i64| callback::signed_url(&url, auth.as_deref(), key.as_deref(), now);
+        let sign = |now: i64| callback::signed_url(&url, auth, key.as_deref(), now);
         if let Err(e) = callback::deliver(&policy, &url, &body, &callback::Backoff::default(), sign).await {
             eprintln!("doppel: callback of job {job_id} to {url} failed: {e}");
         }

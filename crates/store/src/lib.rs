@@ -75,6 +75,18 @@ pub fn new_id() -> String {
     hex::encode(rand::random::<[u8; 16]>())
 }
 
+/// `url` (`postgres://…/DB?query`) naming database `name` instead, keeping any `?query`: for tools and tests
+/// that create a database next to the one they were given.
+pub fn database_url_with_name(url: &str, name: &str) -> String {
+    let (base, query) = url.split_at(url.find('?').unwrap_or(url.len()));
+    let host_start = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[host_start..].find('/') {
+        Some(i) => &base[..host_start + i],
+        None => base,
+    };
+    format!("{base}/{name}{query}")
+}
+
 /// Lowercase hex SHA-256 of `s` (how API keys are kept).
 pub fn sha256_hex(s: &str) -> String {
     use sha2::Digest;
@@ -318,4 +330,15 @@ pub(crate) fn opt_string(row: &AnyRow, col: &str) -> Result<Option<String>> {
 
 pub(crate) fn opt_i64(row: &AnyRow, col: &str) -> Result<Option<i64>> {
     Ok(row.try_get::<Option<i64>, _>(col)?)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_urls_get_another_name() {
+        let f = super::database_url_with_name;
+        assert_eq!(f("postgres://u@h:5432/a", "b"), "postgres://u@h:5432/b");
+        assert_eq!(f("postgres://u@h:5432/a?sslmode=disable", "b"), "postgres://u@h:5432/b?sslmode=disable");
+        assert_eq!(f("postgres://u@h:5432", "b"), "postgres://u@h:5432/b");
+    }
 }

@@ -39,17 +39,6 @@ fn random_hex(bytes: usize) -> String {
     hex::encode((0..bytes).map(|_| rand::random::<u8>()).collect::<Vec<_>>())
 }
 
-/// `url` with its database name (the path) replaced by `name`, keeping any `?query`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_at(url.find('?').unwrap_or(url.len()));
-    let host_start = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let base = match base[host_start..].find('/') {
-        Some(i) => &base[..host_start + i],
-        None => base,
-    };
-    format!("{base}/{name}{query}")
-}
-
 impl Place {
     fn label(&self) -> &'static str {
         match self {
@@ -75,7 +64,11 @@ impl Place {
                     .await
                     .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
                 admin.close().await.ok();
-                Place::Postgres { admin_url: admin_url.to_string(), url: with_database(admin_url, &name), name }
+                Place::Postgres {
+                    admin_url: admin_url.to_string(),
+                    url: doppel_store::database_url_with_name(admin_url, &name),
+                    name,
+                }
             }
         }
     }

@@ -762,17 +762,6 @@ async fn checks_uploads() {
     assert!(entries(&tmp.data().join("tmp")).is_empty(), "{:?}", entries(&tmp.data().join("tmp")));
 }
 
-/// `url` with its database (the path) replaced by `name`, keeping any `?query`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_at(url.find('?').unwrap_or(url.len()));
-    let host_start = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let base = match base[host_start..].find('/') {
-        Some(i) => &base[..host_start + i],
-        None => base,
-    };
-    format!("{base}/{name}{query}")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn processes_share_one_postgres_queue() {
     use sqlx::{AssertSqlSafe, Connection, Row};
@@ -799,7 +788,7 @@ async fn processes_share_one_postgres_queue() {
         .execute(&mut admin)
         .await
         .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
-    let url = with_database(&admin_url, &name);
+    let url = doppel_store::database_url_with_name(&admin_url, &name);
 
     let tmp = TempDir::new("postgres");
     let (dir_a, dir_b) = (tmp.path().join("a"), tmp.path().join("b"));

@@ -146,6 +146,12 @@ impl Params {
         Params(pairs.into_iter().cloned().collect())
     }
 
+    /// Parameters from literal pairs (tests).
+    #[cfg(test)]
+    pub(crate) fn from_pairs(p: &[(&str, &str)]) -> Params {
+        Params(p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
     /// A parameter; absent and empty are both `None`.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str).filter(|s| !s.trim().is_empty())
@@ -263,14 +269,10 @@ async fn run(state: &AppState, req: Request) -> IceResult<Value> {
 mod tests {
     use super::*;
 
-    fn params(p: &[(&str, &str)]) -> Params {
-        let pairs: Vec<(String, String)> = p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Params::new(pairs.iter())
-    }
-
     #[test]
     fn parameters_are_read_and_named_in_errors() {
-        let p = params(&[("PageNo", "2"), ("PageNo", "3"), ("PageSize", "x"), ("Empty", " "), ("Cfg", "[1]")]);
+        let p =
+            Params::from_pairs(&[("PageNo", "2"), ("PageNo", "3"), ("PageSize", "x"), ("Empty", " "), ("Cfg", "[1]")]);
         assert_eq!(p.int("PageNo", 1, 100, 1).unwrap(), 3, "the last value wins");
         assert_eq!(p.int("Absent", 1, 100, 10).unwrap(), 10);
         assert_eq!(p.int("Empty", 1, 100, 10).unwrap(), 10);

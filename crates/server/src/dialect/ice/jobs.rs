@@ -292,14 +292,9 @@ pub async fn get(state: &AppState, project: &str, p: &Params, now_secs: i64) -> 
 mod tests {
     use super::*;
 
-    fn params(p: &[(&str, &str)]) -> Params {
-        let pairs: Vec<(String, String)> = p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Params::new(pairs.iter())
-    }
-
     #[test]
     fn a_text_job_becomes_a_script() {
-        let p = params(&[
+        let p = Params::from_pairs(&[
             ("InputConfig", r#"{"Text":"Hello from doppel."}"#),
             ("EditingConfig", r#"{"AvatarId":"anna","Voice":"espeak-en-us-ava","SpeechRate":250,"Volume":100}"#),
             (
@@ -378,7 +373,7 @@ mod tests {
             ),
         ];
         for (p, code, needle) in cases {
-            let e = script_of(&params(p)).unwrap_err();
+            let e = script_of(&Params::from_pairs(p)).unwrap_err();
             assert_eq!(e.code, *code, "{p:?}: {e:?}");
             assert!(e.message.contains(needle), "{p:?}: {e:?}");
         }
