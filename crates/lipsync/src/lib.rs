@@ -25,6 +25,9 @@
 //!
 //! This crate is pure: no I/O, no clock; times are milliseconds passed in.
 
+pub mod audio;
+pub mod calibrate;
+
 use serde::{Deserialize, Serialize};
 
 /// One of the nine mouth shapes.
