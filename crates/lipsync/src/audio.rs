@@ -707,7 +707,7 @@ mod tests {
 
     #[test]
     fn garbage_samples_do_not_panic() {
-        let audio = vec![f32::NAN, f32::INFINITY, -7.0, 3.0, 0.1];
+        let audio = [f32::NAN, f32::INFINITY, -7.0, 3.0, 0.1];
         let v = visemes_from_audio(8000, &audio.repeat(1000));
         assert!(!v.is_empty());
         assert!(visemes_from_audio(48000, &[]).len() == 1);

@@ -154,12 +154,7 @@ pub fn train(utts: &[Utterance], cep_mean: [f32; 12], settings: &Settings, about
     profile.w1.iter_mut().for_each(|w| *w = (rng.uniform() * 2.0 - 1.0) * s1);
     let s2 = (6.0 / (h + 9) as f32).sqrt();
     profile.w2.iter_mut().for_each(|w| *w = (rng.uniform() * 2.0 - 1.0) * s2);
-    let mut adam = [
-        Adam::new(h * d),
-        Adam::new(h),
-        Adam::new(9 * h),
-        Adam::new(9),
-    ];
+    let mut adam = [Adam::new(h * d), Adam::new(h), Adam::new(9 * h), Adam::new(9)];
     let mut order: Vec<usize> = (0..n).collect();
     let mut g1 = vec![0f32; h * d];
     let mut gb1 = vec![0f32; h];
