@@ -220,8 +220,7 @@ pub fn eval_command(args: EvalArgs) -> Result<()> {
     for s in &corpus {
         let voices: &[&str] = if s.zh { &ZH_VOICES } else { &EN_VOICES };
         let index = if s.zh { &mut zh_i } else { &mut en_i };
-        let chosen: Vec<&str> =
-            if args.all_voices { voices.to_vec() } else { vec![voices[*index % voices.len()]] };
+        let chosen: Vec<&str> = if args.all_voices { voices.to_vec() } else { vec![voices[*index % voices.len()]] };
         *index += 1;
         for voice in chosen {
             let speech = speak(&tts, voice, &s.text)?;
@@ -255,11 +254,7 @@ pub fn eval_command(args: EvalArgs) -> Result<()> {
         chinese: Scores::from(&zh),
         all: Scores::from(&all),
         realtime_factor: audio_seconds / estimator_seconds.max(1e-9),
-        targets: Targets {
-            open_closed: TARGET_OPEN_CLOSED,
-            exact: TARGET_EXACT,
-            closures_detected: TARGET_CLOSURES,
-        },
+        targets: Targets { open_closed: TARGET_OPEN_CLOSED, exact: TARGET_EXACT, closures_detected: TARGET_CLOSURES },
         pass,
     };
     if args.json {
@@ -269,7 +264,10 @@ pub fn eval_command(args: EvalArgs) -> Result<()> {
             "{} sentences, {} recordings, {:.0} s of audio; estimator {:.0}x real time on one core",
             report.sentences, report.recordings, report.audio_seconds, report.realtime_factor
         );
-        println!("{:<10} {:>8} {:>12} {:>8} {:>10} {:>10}", "", "frames", "open/closed", "exact", "closures", "detected");
+        println!(
+            "{:<10} {:>8} {:>12} {:>8} {:>10} {:>10}",
+            "", "frames", "open/closed", "exact", "closures", "detected"
+        );
         for (name, s) in [("English", &report.english), ("Chinese", &report.chinese), ("all", &report.all)] {
             println!(
                 "{:<10} {:>8} {:>11.1}% {:>7.1}% {:>10} {:>9.1}%",
