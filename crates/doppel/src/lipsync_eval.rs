@@ -60,6 +60,7 @@ pub struct EvalArgs {
 }
 
 /// One corpus line.
+#[derive(Debug)]
 struct Sentence {
     zh: bool,
     text: String,

@@ -1,5 +1,6 @@
-//! Text-to-speech for doppel: the [`Tts`] trait, the espeak-ng engine, the voice catalog, and the timeline of
-//! sentences, words, phonemes, marks and mouth shapes that every engine returns with its audio.
+//! Text-to-speech for doppel: the [`Tts`] trait, the espeak-ng engine, the HTTP engine for OpenAI-compatible
+//! speech servers ([`HttpTts`]), one catalog over all of them ([`Engines`]), and the timeline of sentences,
+//! words, phonemes, marks and mouth shapes that every engine returns with its audio.
 //!
 //! ```no_run
 //! use doppel_speech::{EspeakTts, Tts, VoiceSettings};
@@ -9,14 +10,18 @@
 //! ```
 
 mod engine;
+mod engines;
 mod espeak;
 mod ffi;
+mod http;
 pub mod lang;
 mod timeline;
 mod voices;
 pub mod wav;
 
 pub use engine::EspeakTts;
+pub use engines::Engines;
+pub use http::{http_voice_id, HttpConfig, HttpTts, HttpVoice, HAN_WEIGHT};
 pub use timeline::{MarkItem, MarkKind, PhonemeItem, TextItem, Timeline};
 pub use voices::{Gender, VoiceInfo, DEFAULT_VOICE, DEFAULT_ZH_VOICE};
 
@@ -31,9 +36,12 @@ pub enum Error {
     /// A voice setting is outside its range.
     #[error("{field}: {value} is out of range {min}–{max}")]
     OutOfRange { field: &'static str, value: u32, min: u32, max: u32 },
-    /// The synthesis engine failed.
+    /// The synthesis engine failed; the message names the engine and what happened.
     #[error("speech engine: {0}")]
     Engine(String),
+    /// The engines' configuration is wrong (an HTTP engine entry, or two voices with one id).
+    #[error("speech configuration: {0}")]
+    Config(String),
 }
 
 /// This crate's result type.

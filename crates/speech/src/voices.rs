@@ -1,11 +1,11 @@
 //! The voice catalog: every voice doppel can speak with, under a stable id.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::lang::Lang;
 
 /// A voice's gender as shown in catalogs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Gender {
     Female,
@@ -15,14 +15,15 @@ pub enum Gender {
 /// A catalog entry, the same shape for every engine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VoiceInfo {
-    /// Stable id, used as `voice_config.voice_asset_id`: `<engine>-<language>-<name>`, lower case.
+    /// Stable id, used as `voice_config.voice_asset_id`: `<engine>-<language>-<name>`, lower case (for HTTP
+    /// engines see [`crate::http_voice_id`]).
     pub id: String,
     /// Display name.
     pub name: String,
     /// BCP 47 language tag of the voice's main language (`en-US`, `zh-CN`).
     pub language: String,
     pub gender: Gender,
-    /// Which engine speaks it (`espeak-ng`).
+    /// Which engine speaks it: `espeak-ng`, or an HTTP engine's configured name.
     pub engine: String,
     /// One line for catalogs.
     pub description: String,

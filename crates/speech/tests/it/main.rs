@@ -1,6 +1,8 @@
 //! Integration tests of doppel-speech: real espeak-ng synthesis, checked through the timeline and the PCM.
 
 mod catalog;
+mod http_engine;
+mod openai_server;
 mod timing;
 
 use doppel_speech::{EspeakTts, Speech, Tts, VoiceSettings};
