@@ -45,6 +45,8 @@ test: test-deps
 
 bench: deps
 	$(CARGO) bench --locked -p doppel-speech --bench speech
+	$(CARGO) bench --locked -p doppel-speech --bench lipsync
+	$(CARGO) run --release --locked -p doppel -- lipsync-eval --all-voices
 	$(CARGO) bench --locked -p doppel-render --bench render
 
 bench-api: deps

@@ -16,9 +16,10 @@ packages=(
   fonts-noto-cjk fonts-dejavu-core
   jq curl
 )
-# Tests also drive a real browser (headless Chromium) to check what viewers see.
+# Tests also drive a real browser (headless Chromium) to check what viewers see, and make recordings in every
+# audio format with the ffmpeg command-line tool.
 if [ "${1:-}" = "--test" ]; then
-  packages+=(chromium)
+  packages+=(chromium ffmpeg)
 fi
 
 missing=()

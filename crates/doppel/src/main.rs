@@ -1,5 +1,9 @@
-//! The `doppel` command: speak text, render scripts to video files, list avatars and voices, run the server
-//! (`serve`) or only its render workers (`worker`), and manage projects and credentials (`project`, `keys`).
+//! The `doppel` command: speak text, render scripts to video files, estimate the mouth shapes of a recording
+//! (`lipsync`), list avatars and voices, run the server (`serve`) or only its render workers (`worker`), manage
+//! projects and credentials (`project`, `keys`), and calibrate and measure the audio lip-sync estimator
+//! (`lipsync-calibrate`, `lipsync-eval`).
+
+mod lipsync_eval;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -7,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use doppel_speech::{default_voice_for, EspeakTts, Tts, VoiceSettings};
+use doppel_speech::{default_voice_for, Engines, Tts, VoiceSettings};
 
 #[derive(Debug, Parser)]
 #[command(name = "doppel", version, about = "doppel: self-hosted digital humans", propagate_version = true)]
@@ -34,7 +38,15 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        tts: TtsArgs,
     },
+    /// Calibrate the audio lip-sync estimator from the built-in voices and write its profile (JSON).
+    LipsyncCalibrate(lipsync_eval::CalibrateArgs),
+    /// Measure the audio lip-sync estimator against the phoneme-derived track on the evaluation corpus.
+    LipsyncEval(lipsync_eval::EvalArgs),
+    /// Estimate the mouth shapes of a recording (any audio FFmpeg reads) and write the track as JSON.
+    Lipsync(LipsyncArgs),
     /// Run the server: native API, signed file URLs and render workers.
     Serve(ServerArgs),
     /// Run only render workers on the server's database (scale-out); no HTTP.
@@ -64,7 +76,7 @@ struct ServerArgs {
     /// ./doppel-data].
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
-    /// Configuration file (TOML; see doppel.example.toml).
+    /// Configuration file (TOML; see doppel.example.toml) [env: DOPPEL_CONFIG].
     #[arg(long, global = true)]
     config: Option<PathBuf>,
     /// Database URL, postgres://… for scale-out [env: DOPPEL_DATABASE_URL; default SQLite in the data dir].
@@ -108,6 +120,15 @@ enum KeysCommand {
     },
 }
 
+/// Where `speak`, `voices` and `render` find voices besides the built-in ones.
+#[derive(Debug, Clone, clap::Args)]
+struct TtsArgs {
+    /// Configuration file (TOML, the one `doppel serve --config` reads; see doppel.example.toml): its
+    /// `[[tts.http]]` engines add their voices [env: DOPPEL_CONFIG].
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
 #[derive(Debug, clap::Args)]
 struct SpeakArgs {
     /// The text to speak: plain text or SSML (MetaStudio tags: break, prosody, say-as, sub, phoneme, word,
@@ -132,6 +153,20 @@ struct SpeakArgs {
     /// Where to write the timeline JSON.
     #[arg(long)]
     timeline: Option<PathBuf>,
+    #[command(flatten)]
+    tts: TtsArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct LipsyncArgs {
+    /// The recording: WAV, MP3, AAC/M4A, Ogg (Vorbis or Opus), FLAC, or any other audio FFmpeg reads.
+    audio: PathBuf,
+    /// Where to write the track (JSON: duration_ms, fps, frames, visemes); standard output by default.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Frame rate of the `frames` string (one shape letter per frame).
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=120))]
+    fps: u32,
 }
 
 #[derive(Debug, clap::Args)]
@@ -165,6 +200,8 @@ struct RenderArgs {
     /// x264 preset (ultrafast … veryslow).
     #[arg(long, default_value = "veryfast")]
     preset: String,
+    #[command(flatten)]
+    tts: TtsArgs,
 }
 
 fn main() {
@@ -173,7 +210,10 @@ fn main() {
         Command::Speak(args) => speak(args),
         Command::Render(args) => render(args),
         Command::Avatars { json } => avatars(json),
-        Command::Voices { json } => voices(json),
+        Command::Voices { json, tts } => voices(json, &tts),
+        Command::Lipsync(args) => lipsync(args),
+        Command::LipsyncCalibrate(args) => lipsync_eval::calibrate_command(args),
+        Command::LipsyncEval(args) => lipsync_eval::eval_command(args),
         Command::Serve(args) => server_config(&args).and_then(|c| runtime()?.block_on(doppel_server::serve(c))),
         Command::Worker(args) => server_config(&args).and_then(|c| runtime()?.block_on(doppel_server::run_workers(c))),
         Command::Project { command, server } => runtime().and_then(|rt| rt.block_on(project(command, server))),
@@ -196,7 +236,7 @@ fn speak(args: SpeakArgs) -> Result<()> {
     let plan = doppel_script::parse_text(&text).map_err(|e| anyhow::anyhow!("--text: {e}"))?;
     let settings = VoiceSettings { speed: args.speed, pitch: args.pitch, volume: args.volume };
     let voice = args.voice.unwrap_or_else(|| default_voice_for(&plan).to_string());
-    let tts = EspeakTts::new();
+    let tts = tts_engines(&args.tts)?;
     let speech = tts.synthesize(&voice, &plan, settings)?;
     if speech.samples.is_empty() {
         bail!("--text has nothing to speak");
@@ -243,19 +283,49 @@ fn write_file(path: &Path, f: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -
     Ok(())
 }
 
-fn voices(json: bool) -> Result<()> {
-    let tts = EspeakTts::new();
-    let voices = tts.voices();
+fn voices(json: bool, tts: &TtsArgs) -> Result<()> {
+    let voices = tts_engines(tts)?.voices();
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &voices)?;
         writeln!(out)?;
     } else {
-        writeln!(out, "{:<24} {:<10} {:<7} {:<7} DESCRIPTION", "ID", "NAME", "LANG", "GENDER")?;
+        let w = voices.iter().map(|v| v.id.len()).max().unwrap_or(0).max(24);
+        writeln!(out, "{:<w$} {:<10} {:<7} {:<7} DESCRIPTION", "ID", "NAME", "LANG", "GENDER")?;
         for v in voices {
             let gender = serde_json::to_value(v.gender)?.as_str().unwrap_or_default().to_string();
-            writeln!(out, "{:<24} {:<10} {:<7} {:<7} {}", v.id, v.name, v.language, gender, v.description)?;
+            writeln!(out, "{:<w$} {:<10} {:<7} {:<7} {}", v.id, v.name, v.language, gender, v.description)?;
         }
+    }
+    Ok(())
+}
+
+fn lipsync(args: LipsyncArgs) -> Result<()> {
+    let file = &args.audio;
+    if !file.is_file() {
+        bail!("{}: no such file", file.display());
+    }
+    let recording =
+        doppel_render::recording::read(file, None).map_err(|m| anyhow::anyhow!("{}: {m}", file.display()))?;
+    let track = recording.lip_track(args.fps)?;
+    let write = |w: &mut dyn Write| -> Result<()> {
+        serde_json::to_writer_pretty(&mut *w, &track)?;
+        writeln!(w)?;
+        Ok(())
+    };
+    match &args.output {
+        Some(path) => {
+            write_file(path, |w| write(w))?;
+            eprintln!(
+                "wrote {} ({:.2} s, {} frames at {} fps, {} visemes)",
+                path.display(),
+                track.duration_ms as f64 / 1000.0,
+                track.frames.len(),
+                track.fps,
+                track.visemes.len()
+            );
+        }
+        None => write(&mut std::io::stdout().lock())?,
     }
     Ok(())
 }
@@ -299,7 +369,7 @@ fn render(args: RenderArgs) -> Result<()> {
             _ => bail!("--subtitles: {} must end in .srt or .vtt", p.display()),
         },
     };
-    let tts = EspeakTts::new();
+    let tts = tts_engines(&args.tts)?;
     let mut bar = ProgressBar::new();
     let mut progress = |p: doppel_render::Progress| bar.update(p.frame, p.total_frames);
     let mut opts = doppel_render::RenderOptions::new(&tts);
@@ -409,10 +479,26 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
 }
 
+/// The configuration file: `--config`, else `DOPPEL_CONFIG`.
+fn config_path(flag: &Option<PathBuf>) -> Option<PathBuf> {
+    flag.clone().or_else(|| std::env::var_os("DOPPEL_CONFIG").map(PathBuf::from))
+}
+
+/// The voices of `--config` (or `DOPPEL_CONFIG`): espeak-ng and the file's `[[tts.http]]` engines; espeak-ng
+/// alone without a file.
+fn tts_engines(args: &TtsArgs) -> Result<Engines> {
+    match config_path(&args.config) {
+        Some(path) => doppel_server::Config::from_file(&path)?
+            .tts_engines()
+            .with_context(|| format!("{}: the [tts] section", path.display())),
+        None => Ok(Engines::new()),
+    }
+}
+
 /// The server configuration: defaults, then the config file, then `DOPPEL_*` variables, then flags.
 fn server_config(args: &ServerArgs) -> Result<doppel_server::Config> {
-    let mut c = match &args.config {
-        Some(path) => doppel_server::Config::from_file(path)?,
+    let mut c = match config_path(&args.config) {
+        Some(path) => doppel_server::Config::from_file(&path)?,
         None => doppel_server::Config::default(),
     };
     c.apply_env(|k| std::env::var(k).ok())?;

@@ -12,6 +12,7 @@ use tiny_skia::Pixmap;
 
 use crate::audio;
 use crate::compose::{Background, Geometry, Layer, Placed, PlacedVideo, SceneLook, Stage};
+use crate::recording;
 use crate::subtitles::{self, cues_from_timeline, parse_hex_color, style_from_config, SubtitleTrack};
 use crate::text::{TextRenderer, TextStyle};
 use crate::video_layer::VideoLayer;
@@ -94,6 +95,8 @@ pub struct RenderReport {
 struct Scene {
     path: String,
     speech: Speech,
+    /// When the avatar speaks, `(start_ms, end_ms)`: the words, or a recording's speech spans.
+    speaking: Vec<(u32, u32)>,
     frames: usize,
     look: SceneLook,
     /// Where the avatar stands: top-left in layout px and its scale relative to its canvas.
@@ -115,6 +118,31 @@ fn resolve_file(base: &Path, path: &str, field: &str) -> Result<PathBuf> {
         return Err(Error::asset(field, &full, "no such file"));
     }
     Ok(full)
+}
+
+/// The speech of an AUDIO scene: its recording (`audio_drive_file_external_url`: a file, relative to the base
+/// folder, or what the server fetched), checked and timed, with the optional `text_config.text` as its
+/// subtitle text (see [`crate::recording`]).
+fn recorded_speech(shoot: &doppel_script::ShootScript, path: &str, base: &Path) -> Result<recording::Recorded> {
+    let field = format!("{path}.audio_drive_file_external_url");
+    let Some(src) = shoot.audio_drive_file_external_url.as_deref().filter(|u| !u.trim().is_empty()) else {
+        return Err(Error::script(
+            format!("{path}.audio_config.audio_id"),
+            "doppel has no numeric audio ids: name the recording (a file, a URL or an uploaded asset's id) in \
+             audio_drive_file_external_url",
+        ));
+    };
+    let file = resolve_file(base, src, &field)?;
+    let rec = recording::read(&file, Some(doppel_script::limits::AUDIO_SCENE_MAX_MS))
+        .map_err(|m| Error::asset(&field, &file, m))?;
+    let text = match shoot.text().filter(|t| !t.trim().is_empty()) {
+        Some(t) => Some(
+            doppel_script::parse_text(t)
+                .map_err(|e| Error::script(format!("{path}.text_config.text"), e.to_string()))?,
+        ),
+        None => None,
+    };
+    rec.speech(text.as_ref())
 }
 
 fn load_image(file: &Path, field: &str) -> Result<Pixmap> {
@@ -215,15 +243,19 @@ pub fn prepare(script: &Script, out: &Path, opts: &RenderOptions<'_>) -> Result<
     for (index, item) in items {
         let path = format!("shoot_scripts[{index}].shoot_script");
         let Some(shoot) = &item.shoot_script else { continue };
-        if shoot.script_type_or_default() == ScriptType::Audio {
-            return Err(Error::script(format!("{path}.script_type"), "AUDIO scripts are not supported yet; use TEXT"));
-        }
-        let plan = plans
-            .iter()
-            .find(|p| p.index == index)
-            .map(|p| p.plan.clone())
-            .ok_or_else(|| Error::script(format!("{path}.text_config.text"), "missing"))?;
-        let speech = opts.tts.synthesize(&voice, &plan, settings)?;
+        let (speech, speaking) = if shoot.script_type_or_default() == ScriptType::Audio {
+            let recorded = recorded_speech(shoot, &path, &opts.base_dir)?;
+            (recorded.speech, recorded.speaking)
+        } else {
+            let plan = plans
+                .iter()
+                .find(|p| p.index == index)
+                .map(|p| p.plan.clone())
+                .ok_or_else(|| Error::script(format!("{path}.text_config.text"), "missing"))?;
+            let speech = opts.tts.synthesize(&voice, &plan, settings)?;
+            let words = speech.timeline.words.iter().map(|w| (w.start_ms, w.end_ms)).collect();
+            (speech, words)
+        };
         let frames = (speech.timeline.duration_ms as u64 * FPS as u64).div_ceil(1000).max(1) as usize;
         let ResolvedLook { look, human, alpha: scene_alpha, videos } =
             resolve_look(shoot, &path, &opts.base_dir, &geometry, &avatar, codec, &mut fonts)?;
@@ -248,16 +280,23 @@ pub fn prepare(script: &Script, out: &Path, opts: &RenderOptions<'_>) -> Result<
         for (k, a) in shoot.audio_drive_action_config.iter().enumerate() {
             let name = a.action_name.clone().or(a.action_tag.clone()).unwrap_or_default();
             let at = (a.action_start_time.unwrap_or(0.0) * 1000.0) as u32;
-            if !name.is_empty() {
-                cues.push(Cue { at_ms: at, kind: CueKind::Action(name) });
-            } else {
+            let field = format!("{path}.audio_drive_action_config[{k}]");
+            if name.is_empty() {
+                return Err(Error::script(field, "needs action_name or action_tag"));
+            }
+            let known = avatar.manifest.actions.iter().any(|d| {
+                d.name.eq_ignore_ascii_case(&name) || d.tag.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(&name))
+            });
+            if !known {
+                let names: Vec<&str> = avatar.manifest.actions.iter().map(|d| d.name.as_str()).collect();
                 return Err(Error::script(
-                    format!("{path}.audio_drive_action_config[{k}]"),
-                    "needs action_name or action_tag",
+                    field,
+                    format!("avatar {} has no action {name:?} (it has: {})", avatar.manifest.id, names.join(", ")),
                 ));
             }
+            cues.push(Cue { at_ms: at, kind: CueKind::Action(name) });
         }
-        scenes.push(Scene { path, speech, frames, look, human, cues, videos });
+        scenes.push(Scene { path, speech, speaking, frames, look, human, cues, videos });
     }
     if scenes.is_empty() {
         return Err(Error::script("shoot_scripts", "no scene to render"));
@@ -282,9 +321,8 @@ pub fn prepare(script: &Script, out: &Path, opts: &RenderOptions<'_>) -> Result<
         };
         let rig = &rigs[rig_index].1;
         let mouth = s.speech.timeline.frame_shapes();
-        let words: Vec<(u32, u32)> = s.speech.timeline.words.iter().map(|w| (w.start_ms, w.end_ms)).collect();
         let input =
-            MotionInput { duration_ms: s.frames as u32 * 1000 / FPS, mouth: &mouth, words: &words, cues: &s.cues };
+            MotionInput { duration_ms: s.frames as u32 * 1000 / FPS, mouth: &mouth, words: &s.speaking, cues: &s.cues };
         let mopts = MotionOptions { fps: FPS, idle_interval_ms, seed: opts.seed, ..MotionOptions::default() };
         let motion = Motion::plan(rig, &input, &mopts).map_err(|e| match e {
             doppel_avatar::Error::UnknownAction { .. } => {

@@ -1,5 +1,6 @@
 //! doppel's renderer: a script becomes a video file. For each scene (`shoot_scripts`, in `sequence_no` order)
-//! the text is spoken ([`doppel_speech`]), the timeline drives the avatar's motion ([`doppel_avatar::motion`]),
+//! the text is spoken ([`doppel_speech`]) or, in an AUDIO scene, a recording is decoded and timed
+//! ([`recording`]); the timeline drives the avatar's motion ([`doppel_avatar::motion`]),
 //! every frame is composited (background, layers, the avatar, subtitles) at the output size, converted to
 //! YUV, and encoded with the audio (voice plus background music) by [`doppel_media`].
 //!
@@ -9,6 +10,7 @@
 mod audio;
 mod compose;
 mod job;
+pub mod recording;
 pub mod subtitles;
 pub mod text;
 pub mod video_layer;

@@ -137,7 +137,11 @@ pub const SCRIPT_TIME: FloatRange = FloatRange::new(0.0, 2_592_000.0);
 pub const TEXT_MAX_CHARS: usize = 131_072;
 /// `text_config.text`, characters excluding SSML tags (the display text of the parsed plan).
 pub const TEXT_MAX_PLAIN_CHARS: usize = 10_000;
-/// URLs: `background_config`, `image_url`, `video_url`, `video_cover_url`, `callback_url`: 1–2048 characters.
+/// The longest recording an AUDIO scene may have, in milliseconds (10 minutes). The vendor documents none; this
+/// is doppel's own bound (a scene's frames and audio are held in memory while it renders).
+pub const AUDIO_SCENE_MAX_MS: u64 = 600_000;
+/// URLs: `background_config`, `image_url`, `video_url`, `video_cover_url`, `callback_url`,
+/// `audio_drive_file_external_url` (a URL or, on doppel's server, an asset id): 1–2048 characters.
 pub const URL_LEN: LenRange = LenRange::new(1, 2048);
 /// Asset and group ids (`background_asset_id`, layer `asset_id`, `group_id`, `music_asset_id`): 0–64 characters.
 pub const ASSET_ID_LEN: LenRange = LenRange::new(0, 64);

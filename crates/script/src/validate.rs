@@ -17,7 +17,8 @@ use crate::ssml;
 /// * `shoot_scripts` is required and non-empty unless `script_id` names a stored script; each item needs a
 ///   unique `sequence_no` and a `shoot_script`.
 /// * A TEXT script needs `text_config.text`; an AUDIO script needs `audio_drive_file_external_url` or
-///   `audio_config`. A text, wherever given, must parse (see [`crate::ssml`]) and fit both length limits.
+///   `audio_config`, and its `text_config.text` is optional (the subtitle text of the recording). A text,
+///   wherever given, must parse (see [`crate::ssml`]) and fit both length limits.
 /// * With `clip_mode` RESIZE (the default), `width` and `height` come together and form one of
 ///   [`limits::RESIZE_RESOLUTIONS`]. `frame_rate`, when given, is 25.
 /// * Colours are `#RRGGBB` when not empty; a COLOR background needs one. An IMAGE background needs
@@ -338,9 +339,12 @@ impl Validator {
             None if script_type == ScriptType::Text => self.push(text_path, ErrorKind::Missing),
             None => {}
         }
+        let url_path = format!("{p}.audio_drive_file_external_url");
+        // An empty value counts as absent (some clients send "" next to `audio_config`).
+        self.len(&url_path, ss.audio_drive_file_external_url.as_deref().filter(|u| !u.is_empty()), limits::URL_LEN);
         let url = ss.audio_drive_file_external_url.as_deref().filter(|u| !u.trim().is_empty());
         if script_type == ScriptType::Audio && url.is_none() && ss.audio_config.is_none() {
-            self.push(format!("{p}.audio_drive_file_external_url"), ErrorKind::Missing);
+            self.push(url_path, ErrorKind::Missing);
         }
         self.float(&format!("{p}.audio_duration"), ss.audio_duration, limits::SCRIPT_TIME);
         for (j, a) in ss.audio_drive_action_config.iter().enumerate() {

@@ -83,6 +83,20 @@ pub async fn check_script(state: &AppState, project_id: &str, body: Value) -> Ap
             ));
         }
     }
+    // An AUDIO scene names its recording in `audio_drive_file_external_url`: doppel's asset ids are strings, so
+    // the vendor's numeric `audio_config.audio_id` names nothing here.
+    for (i, item) in script.shoot_scripts.iter().enumerate() {
+        let Some(ss) = &item.shoot_script else { continue };
+        let named = ss.audio_drive_file_external_url.as_deref().is_some_and(|u| !u.trim().is_empty());
+        if ss.script_type_or_default() == doppel_script::ScriptType::Audio && !named {
+            return Err(bad(
+                &format!("shoot_scripts[{i}].shoot_script.audio_config.audio_id"),
+                "doppel has no numeric audio ids: give the AUDIO asset's id (or an http(s) URL) in \
+                 audio_drive_file_external_url"
+                    .into(),
+            ));
+        }
+    }
     for r in resolve::refs(&script) {
         match &r.target {
             Target::Url(u) => {
@@ -92,8 +106,14 @@ pub async fn check_script(state: &AppState, project_id: &str, body: Value) -> Ap
                 }
             }
             Target::Asset(id) => {
-                if state.db.asset(project_id, id).await?.is_none() {
+                let Some(asset) = state.db.asset(project_id, id).await? else {
                     return Err(bad(&r.path, format!("asset {id:?} does not exist")));
+                };
+                if r.kind == "AUDIO" && !matches!(asset.asset_type.as_str(), "AUDIO" | "MUSIC") {
+                    return Err(bad(
+                        &r.path,
+                        format!("asset {id:?} is {}, not audio (an AUDIO or MUSIC asset)", asset.asset_type),
+                    ));
                 }
             }
         }

@@ -39,6 +39,16 @@ pub struct Config {
     pub fetch: FetchPolicy,
     /// Where blobs are stored.
     pub blob: BlobConfig,
+    /// Text-to-speech engines besides the built-in espeak-ng voices.
+    pub tts: TtsConfig,
+}
+
+/// The `[tts]` section: HTTP engines (`[[tts.http]]`, OpenAI-compatible speech servers) whose voices join the
+/// catalog next to the built-in ones.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TtsConfig {
+    pub http: Vec<doppel_speech::HttpConfig>,
 }
 
 impl Default for Config {
@@ -56,6 +66,7 @@ impl Default for Config {
             x264_preset: "veryfast".into(),
             fetch: FetchPolicy::default(),
             blob: BlobConfig::default(),
+            tts: TtsConfig::default(),
         }
     }
 }
@@ -109,6 +120,12 @@ impl Config {
         Ok(())
     }
 
+    /// Every voice engine this configuration names: espeak-ng and the `[[tts.http]]` engines. Fails on a bad
+    /// engine entry or a voice id two voices would share.
+    pub fn tts_engines(&self) -> anyhow::Result<doppel_speech::Engines> {
+        Ok(doppel_speech::Engines::with_http(self.tts.http.clone())?)
+    }
+
     /// The SQLite URL of the embedded default, or the configured database.
     pub fn database_url(&self) -> String {
         match &self.database_url {
@@ -148,6 +165,55 @@ mod tests {
         assert_eq!(c.fetch.timeout_secs, d.fetch.timeout_secs);
         assert_eq!(c.fetch.max_redirects, d.fetch.max_redirects);
         assert!(c.blob.kind.is_none());
+        assert!(c.tts.http.is_empty());
+    }
+
+    #[test]
+    fn the_example_tts_section_works_when_uncommented() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../doppel.example.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let start = text.find("# [[tts.http]]").expect("the example has a [[tts.http]] entry");
+        let block: Vec<&str> =
+            text[start..].lines().map(|l| l.strip_prefix("# ").or(l.strip_prefix('#')).unwrap_or(l)).collect();
+        let c: Config = toml::from_str(&block.join("\n")).unwrap();
+        use doppel_speech::Tts;
+        let voices = c.tts_engines().unwrap().voices();
+        let ids: Vec<&str> = voices.iter().map(|v| v.id.as_str()).collect();
+        assert!(ids.ends_with(&["kokoro-en-us-af-heart", "kokoro-zh-cn-zf-xiaobei"]), "{ids:?}");
+    }
+
+    #[test]
+    fn http_tts_engines_are_configured_with_their_voices() {
+        let text = r#"
+            [[tts.http]]
+            name = "kokoro"
+            base_url = "http://127.0.0.1:8880/v1"
+            api_key = "not-needed"
+            [[tts.http.voices]]
+            name = "Heart"
+            voice = "af_heart"
+            language = "en-US"
+            gender = "female"
+            [[tts.http.voices]]
+            name = "Xiaobei"
+            voice = "zf_xiaobei"
+            language = "zh-CN"
+            gender = "female"
+            description = "Mandarin, female"
+        "#;
+        let c: Config = toml::from_str(text).unwrap();
+        let e = &c.tts.http[0];
+        assert_eq!((e.model.as_str(), e.timeout_secs, e.voices.len()), ("tts-1", 60, 2));
+        use doppel_speech::Tts;
+        let ids: Vec<String> = c.tts_engines().unwrap().voices().into_iter().map(|v| v.id).collect();
+        assert!(
+            ids.ends_with(&["kokoro-en-us-af-heart".to_string(), "kokoro-zh-cn-zf-xiaobei".to_string()]),
+            "{ids:?}"
+        );
+        let typo = toml::from_str::<Config>(
+            "[[tts.http]]\nname = \"k\"\nbase_url = \"http://h/v1\"\nvoices = []\nmodle = \"x\"",
+        );
+        assert!(typo.unwrap_err().to_string().contains("modle"));
     }
 
     #[test]

@@ -121,16 +121,19 @@ async fn generate(state: &AppState, key: &str, what: Generate) -> ApiResult<()> 
                 let tts = state.tts.clone();
                 let out = tmp.with_extension("wav");
                 let out2 = out.clone();
-                tokio::task::spawn_blocking(move || -> Result<(), String> {
+                tokio::task::spawn_blocking(move || -> Result<(), ApiError> {
                     use doppel_speech::Tts;
-                    let speech = tts.preview(&voice).map_err(|e| e.to_string())?;
-                    let f = std::fs::File::create(&out2).map_err(|e| e.to_string())?;
+                    let speech = tts.preview(&voice).map_err(|e| match e {
+                        doppel_speech::Error::UnknownVoice { id } => ApiError::not_found("voice", &id),
+                        // An HTTP engine's server is down or failed.
+                        e => ApiError::new(StatusCode::BAD_GATEWAY, "tts_failed", e.to_string()),
+                    })?;
+                    let f = std::fs::File::create(&out2).map_err(ApiError::internal)?;
                     doppel_speech::wav::write(std::io::BufWriter::new(f), speech.sample_rate, &speech.samples)
-                        .map_err(|e| e.to_string())
+                        .map_err(ApiError::internal)
                 })
                 .await
-                .map_err(ApiError::internal)?
-                .map_err(|e| ApiError::not_found("voice", &e))?;
+                .map_err(ApiError::internal)??;
                 Ok(out)
             }
             Generate::Thumbnail { human } => render(state, &human, None, tmp.with_extension("jpg")).await,

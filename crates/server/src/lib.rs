@@ -34,7 +34,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::routing::get;
 use axum::Router;
-use doppel_speech::EspeakTts;
+use doppel_speech::Engines;
 use doppel_store::{Blobs, Credentials, Db};
 use serde_json::json;
 
@@ -49,7 +49,8 @@ pub struct AppState {
     pub blobs: Blobs,
     pub config: Arc<Config>,
     pub signer: UrlSigner,
-    pub tts: Arc<EspeakTts>,
+    /// Every voice: espeak-ng and the configured HTTP engines (`[[tts.http]]`).
+    pub tts: Arc<Engines>,
     /// Woken when a job is queued, so idle workers start at once.
     pub queue_notify: Arc<tokio::sync::Notify>,
     /// Serializes generation of cached previews (one render per file).
@@ -59,6 +60,7 @@ pub struct AppState {
 impl AppState {
     /// Opens the database and blob store of `config`; `base` is the public base URL for file links.
     pub async fn open(config: Config, base: &str) -> anyhow::Result<AppState> {
+        let tts = Arc::new(config.tts_engines()?);
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
         let db = Db::connect(&config.database_url()).await.context("opening the database")?;
@@ -70,7 +72,7 @@ impl AppState {
             blobs,
             config: Arc::new(config),
             signer,
-            tts: Arc::new(EspeakTts::new()),
+            tts,
             queue_notify: Arc::new(tokio::sync::Notify::new()),
             preview_lock: Arc::new(tokio::sync::Mutex::new(())),
         })

@@ -773,7 +773,6 @@ fn job_schemas() -> Map<String, Value> {
 
 /// The script: its top-level fields, with the nested objects in outline. `docs/script.md` is the reference.
 fn script_schemas() -> Map<String, Value> {
-    let file_ref = "An asset id of the project or an http(s) URL.";
     let script = json!({
         "type": "object",
         "description": "A video script: the body of Huawei Cloud MetaStudio's create-2D-digital-human-video \
@@ -814,7 +813,10 @@ fn script_schemas() -> Map<String, Value> {
             "background_music_config": {
                 "type": "object",
                 "properties": {
-                    "music_asset_id": {"type": "string", "description": file_ref},
+                    "music_asset_id": {
+                        "type": "string",
+                        "description": "The id of an AUDIO or MUSIC asset of the project, or an http(s) URL.",
+                    },
                     "volume": {"type": "integer", "minimum": 0, "maximum": 100, "default": 100},
                 },
             },
@@ -902,7 +904,17 @@ fn script_schemas() -> Map<String, Value> {
                     },
                     "audio_drive_file_external_url": {
                         "type": "string",
-                        "description": format!("The audio of an AUDIO scene. {file_ref}"),
+                        "maxLength": 2048,
+                        "description": "The recording of an AUDIO scene (WAV, MP3, AAC/M4A, Ogg, FLAC …; at most \
+                            10 minutes): the id of an AUDIO or MUSIC asset of the project, or an http(s) URL. The \
+                            video lasts as long as the recording; `text_config.text` is optional and gives the \
+                            subtitles.",
+                    },
+                    "audio_drive_action_config": {
+                        "type": "array",
+                        "description": "AUDIO scenes: actions (`action_name` or `action_tag`) started at \
+                            `action_start_time` seconds.",
+                        "items": {"type": "object"},
                     },
                     "background_config": {
                         "type": "array",
@@ -1004,7 +1016,11 @@ fn voice_schemas() -> Map<String, Value> {
             "name": {"type": "string", "example": "Ava"},
             "language": {"type": "string", "description": "BCP 47 tag.", "example": "en-US"},
             "gender": {"type": "string", "enum": ["female", "male"]},
-            "engine": {"type": "string", "example": "espeak-ng"},
+            "engine": {
+                "type": "string",
+                "description": "`espeak-ng`, or the name of an HTTP engine configured as `[[tts.http]]`.",
+                "example": "espeak-ng",
+            },
             "description": {"type": "string"},
             "preview_url": signed_url("A spoken sample (WAV)."),
         },

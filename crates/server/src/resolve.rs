@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use doppel_script::{BackgroundType, LayerType, Script};
+use doppel_script::{BackgroundType, LayerType, Script, ScriptType};
 use doppel_store::{Blobs, Db};
 
 use crate::fetch::{self, FetchPolicy};
@@ -45,7 +45,11 @@ fn visit(script: &mut Script, f: &mut dyn FnMut(String, &'static str, &mut Strin
     for (i, item) in script.shoot_scripts.iter_mut().enumerate() {
         let Some(ss) = item.shoot_script.as_mut() else { continue };
         let sp = format!("shoot_scripts[{i}].shoot_script");
-        each(format!("{sp}.audio_drive_file_external_url"), "AUDIO", &mut ss.audio_drive_file_external_url);
+        // The recording of an AUDIO scene: an asset id (doppel's ids are strings, so the vendor's numeric
+        // `audio_config.audio_id` cannot name one) or a URL. A TEXT scene ignores the field.
+        if ss.script_type_or_default() == ScriptType::Audio {
+            each(format!("{sp}.audio_drive_file_external_url"), "AUDIO", &mut ss.audio_drive_file_external_url);
+        }
         for (j, b) in ss.background_config.iter_mut().enumerate() {
             if b.background_type != Some(BackgroundType::Image) {
                 continue;
@@ -190,7 +194,10 @@ mod tests {
                 {"layer_type": "HUMAN", "asset_id": "ignored"},
                 {"layer_type": "IMAGE", "asset_id": "img1", "position": {"dx": 0, "dy": 0}, "size": {"width": 10, "height": 10}},
                 {"layer_type": "VIDEO", "video_config": {"video_url": "http://example.com/v.mp4"}, "position": {"dx": 0, "dy": 0}, "size": {"width": 10, "height": 10}}
-              ]}}],
+              ]}},
+              {"sequence_no": 1, "shoot_script": {"script_type": "AUDIO", "audio_drive_file_external_url": "rec1"}},
+              {"sequence_no": 2, "shoot_script": {"script_type": "TEXT", "text_config": {"text": "hi"},
+                "audio_drive_file_external_url": "ignored"}}],
               "background_music_config": {"music_asset_id": "m1"}}"##,
         )
         .unwrap();
@@ -207,6 +214,7 @@ mod tests {
                     "shoot_scripts[0].shoot_script.layer_config[2].video_config.video_url".into(),
                     Target::Url("http://example.com/v.mp4".into())
                 ),
+                ("shoot_scripts[1].shoot_script.audio_drive_file_external_url".into(), Target::Asset("rec1".into())),
                 ("background_music_config.music_asset_id".into(), Target::Asset("m1".into())),
             ]
         );

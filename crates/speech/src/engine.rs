@@ -513,7 +513,7 @@ fn zh_to_pinyin(text: &str) -> String {
 
 /// Sentence ranges of the display text: a sentence ends after `.`, `!`, `?`, `;`, `…`, their full-width forms,
 /// or a line break, when what follows is not a letter or digit of the same word (so `3.14` stays whole).
-pub(crate) fn sentence_ranges(text: &[char]) -> Vec<(usize, usize)> {
+pub fn sentence_ranges(text: &[char]) -> Vec<(usize, usize)> {
     let is_end = |c: char| matches!(c, '.' | '!' | '?' | ';' | '…' | '\n' | '。' | '！' | '？' | '；');
     let mut out = Vec::new();
     let mut start = 0;

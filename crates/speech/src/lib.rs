@@ -19,7 +19,7 @@ mod timeline;
 mod voices;
 pub mod wav;
 
-pub use engine::EspeakTts;
+pub use engine::{sentence_ranges, EspeakTts};
 pub use engines::Engines;
 pub use http::{http_voice_id, HttpConfig, HttpTts, HttpVoice, HAN_WEIGHT};
 pub use timeline::{MarkItem, MarkKind, PhonemeItem, TextItem, Timeline};

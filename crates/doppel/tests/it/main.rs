@@ -3,8 +3,15 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+mod audio;
+mod lipsync;
 mod server;
 mod support;
+
+// The OpenAI-speech-API test server of doppel-speech's tests; this binary uses part of it.
+#[allow(dead_code)]
+#[path = "../../../speech/tests/it/openai_server.rs"]
+mod openai_server;
 
 fn doppel(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_doppel")).args(args).output().expect("run doppel")
@@ -64,6 +71,106 @@ fn voices_lists_the_catalog_as_json_and_as_a_table() {
     let table = doppel(&["voices"]);
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.lines().count() == ids.len() + 1 && text.contains("zh-CN"), "{text}");
+}
+
+/// A config file in `dir` with one HTTP engine, `mock` at `base_url`, and its voice `mock-en-us-onyx`.
+fn http_tts_config(dir: &std::path::Path, base_url: &str) -> PathBuf {
+    let path = dir.join("doppel.toml");
+    let toml = format!(
+        "[[tts.http]]\nname = \"mock\"\nbase_url = \"{base_url}\"\napi_key = \"{}\"\n\n[[tts.http.voices]]\n\
+         name = \"Onyx\"\nvoice = \"onyx\"\nlanguage = \"en-US\"\ngender = \"male\"\n",
+        openai_server::KEY
+    );
+    std::fs::write(&path, toml).expect("write the config");
+    path
+}
+
+#[test]
+fn http_voices_of_the_config_file_are_listed_and_render() {
+    let server = openai_server::SpeechServer::start();
+    let dir = tmp_dir("http-tts");
+    let config = http_tts_config(&dir, &server.base_url());
+    let config = config.to_str().unwrap();
+
+    let out = doppel(&["voices", "--config", config, "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let voices: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let voices = voices.as_array().unwrap();
+    assert_eq!(voices[0]["id"], "espeak-en-us-ava");
+    let onyx = voices.last().unwrap();
+    assert_eq!((onyx["id"].as_str(), onyx["engine"].as_str()), (Some("mock-en-us-onyx"), Some("mock")));
+    let by_env = Command::new(env!("CARGO_BIN_EXE_doppel"))
+        .args(["voices"])
+        .env("DOPPEL_CONFIG", config)
+        .output()
+        .expect("run doppel");
+    assert!(String::from_utf8_lossy(&by_env.stdout).contains("mock-en-us-onyx"));
+    assert!(!String::from_utf8_lossy(&doppel(&["voices"]).stdout).contains("mock"));
+
+    let video = dir.join("out.mp4");
+    let text = "Hello from a speech server. <insert-action name=\"nod\"/>It answers over HTTP.";
+    let out = doppel(&[
+        "render",
+        "--config",
+        config,
+        "--text",
+        text,
+        "--voice",
+        "mock-en-us-onyx",
+        "--avatar",
+        "leo",
+        "--size",
+        "720x1280",
+        "-o",
+        video.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let inputs: Vec<String> = server.requests().iter().map(|r| r.body["input"].as_str().unwrap().to_string()).collect();
+    assert_eq!(inputs, ["Hello from a speech server.", "It answers over HTTP."]);
+    let info = doppel_media::probe(&video).expect("probe");
+    let v = info.stream(doppel_media::StreamKind::Video).expect("video stream");
+    let a = info.stream(doppel_media::StreamKind::Audio).expect("audio stream");
+    assert!(a.duration_ms > 2000 && a.duration_ms.abs_diff(v.duration_ms) <= 40, "audio {a:?}, video {v:?}");
+
+    let wav = dir.join("x.wav");
+    let wav = wav.to_str().unwrap();
+    let gone = doppel(&["speak", "--config", config, "--text", "Hi.", "--voice", "mock-en-us-nobody", "-o", wav]);
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("unknown voice \"mock-en-us-nobody\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_offers_the_http_voices_of_its_config() {
+    let speech = openai_server::SpeechServer::start();
+    let tmp = support::TempDir::new("http-tts-serve");
+    let config = http_tts_config(tmp.path(), &speech.base_url());
+    let opts = support::Opts::new().workers(0).env("DOPPEL_CONFIG", config.display());
+    let server = support::Server::start(&tmp.data(), &opts);
+
+    let voices = support::send(server.client.get(server.url("/api/v1/voices"))).await.json();
+    let voices = voices["voices"].as_array().expect("voices").clone();
+    assert_eq!(voices[0]["id"], "espeak-en-us-ava");
+    let onyx = voices.last().expect("a voice");
+    assert_eq!((onyx["id"].as_str(), onyx["engine"].as_str()), (Some("mock-en-us-onyx"), Some("mock")));
+
+    // Its sample comes from the speech server.
+    let sample = support::send(server.anon.get(onyx["preview_url"].as_str().expect("preview_url"))).await;
+    assert_eq!(sample.status, 200, "{}", sample.text());
+    let (rate, samples) = doppel_speech::wav::read(&sample.body[..]).expect("a WAV");
+    assert!(rate == 22050 && samples.len() > 22050, "{rate} Hz, {} samples", samples.len());
+    assert!(speech.requests().iter().any(|r| r.body["voice"] == "onyx"));
+
+    // Scripts may name it; a voice of no engine is refused.
+    let script = |voice: &str| {
+        serde_json::json!({
+            "model_asset_id": "leo",
+            "voice_config": {"voice_asset_id": voice},
+            "shoot_scripts": [{"sequence_no": 0, "shoot_script": {"text_config": {"text": "Hello."}}}]
+        })
+    };
+    let ok = support::send(server.client.post(server.url("/api/v1/videos")).json(&script("MOCK-EN-US-ONYX"))).await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    let bad = support::send(server.client.post(server.url("/api/v1/videos")).json(&script("mock-en-us-nobody"))).await;
+    assert_eq!(bad.status, 400, "{}", bad.text());
 }
 
 #[test]
@@ -167,7 +274,7 @@ fn every_example_renders_and_plays() {
         assert!(srt_text.starts_with("1\n00:00:"), "{name}: {srt_text}");
         count += 1;
     }
-    assert_eq!(count, 5);
+    assert_eq!(count, 6);
 }
 
 #[test]

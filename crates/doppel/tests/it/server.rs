@@ -901,3 +901,66 @@ async fn the_web_console_loads_the_catalog_in_a_real_browser() {
     assert!(dom.contains("value=\"espeak-en-us-ava\""), "{dom}");
     assert!(dom.contains("/files/humans/anna/actions/wave.mp4?expires="), "{dom}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renders_an_audio_script_from_an_uploaded_recording() {
+    let tmp = TempDir::new("audio-script");
+    let server = Server::start(&tmp.data(), &Opts::new());
+    // A recording: `doppel speak` output, uploaded as an AUDIO asset.
+    let wav = tmp.path().join("narration.wav");
+    let out = doppel_command()
+        .args(["speak", "--text", "Hello from a recording. The avatar follows it.", "-o"])
+        .arg(&wav)
+        .output()
+        .expect("run doppel speak");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let audio_ms =
+        doppel_media::probe(&wav).expect("probe").stream(doppel_media::StreamKind::Audio).unwrap().duration_ms;
+    let up =
+        server.upload(&[("type", "AUDIO"), ("name", "narration.wav")], "audio/wav", std::fs::read(&wav).unwrap()).await;
+    assert_eq!(up.status, 201, "{}", up.text());
+    let audio_id = up.json()["asset_id"].as_str().expect("asset_id").to_string();
+    let audio_script = |reference: Value| {
+        json!({
+            "model_asset_id": "anna",
+            "video_config": {"codec": "H264", "width": 720, "height": 1280},
+            "shoot_scripts": [{"sequence_no": 0, "shoot_script": {
+                "script_type": "AUDIO",
+                "audio_drive_file_external_url": reference,
+                "text_config": {"text": "Hello from a recording. The avatar follows it."},
+                "audio_drive_action_config": [{"action_name": "wave", "action_start_time": 0.5}]
+            }}]
+        })
+    };
+
+    // Bad references are refused before a job exists, naming the field.
+    let field = "shoot_scripts[0].shoot_script.audio_drive_file_external_url";
+    let r = server.post_json("/api/v1/videos", &audio_script(json!("0123456789abcdef0123456789abcdef"))).await;
+    assert_error(&r, 400, "invalid_script", field);
+    assert!(r.text().contains("does not exist"), "{}", r.text());
+    let logo = server.upload(&[("type", "IMAGE"), ("name", "logo.png")], "image/png", example_asset("logo.png")).await;
+    let logo_id = logo.json()["asset_id"].as_str().expect("asset_id").to_string();
+    let r = server.post_json("/api/v1/videos", &audio_script(json!(logo_id))).await;
+    assert_error(&r, 400, "invalid_script", field);
+    assert!(r.text().contains("not audio"), "{}", r.text());
+    let mut numeric = audio_script(Value::Null);
+    numeric["shoot_scripts"][0]["shoot_script"]["audio_config"] = json!({"audio_id": 7});
+    let r = server.post_json("/api/v1/videos", &numeric).await;
+    assert_error(&r, 400, "invalid_script", "shoot_scripts[0].shoot_script.audio_config.audio_id");
+    assert_eq!(server.list_ids(&[]).await.0, 0, "a refused script left a job");
+
+    // The recording drives the video: it lasts as long, and its text becomes the subtitles.
+    let id = server.create(&audio_script(json!(audio_id))).await;
+    let j = server.wait_succeed(&id, Duration::from_secs(180)).await;
+    let preview_url = j["output_asset_config"]["preview_video_url"].as_str().expect("preview_video_url");
+    let video = send(server.anon.get(preview_url)).await;
+    assert_eq!(video.status, 200, "{}", video.text());
+    let info = probe_bytes(tmp.path(), "audio-video.mp4", &video.body);
+    let v = info.stream(doppel_media::StreamKind::Video).expect("a video stream");
+    let a = info.stream(doppel_media::StreamKind::Audio).expect("an audio stream");
+    assert!(v.duration_ms.abs_diff(audio_ms) <= 80, "video {} ms, recording {audio_ms} ms", v.duration_ms);
+    assert!(a.duration_ms.abs_diff(v.duration_ms) <= 40, "audio {} vs video {}", a.duration_ms, v.duration_ms);
+    let subtitles = server.assets(Some("SUBTITLE")).await;
+    assert!(subtitles.iter().any(|s| s["job_id"] == id.as_str()), "no subtitles: {subtitles:?}");
+    assert!(entries(&tmp.data().join("work")).is_empty());
+}

@@ -141,3 +141,57 @@ fn resampling_keeps_duration() {
     assert!((frames as i64 - 48000).abs() < 100, "{frames}");
     assert!(out.chunks_exact(2).all(|c| c[0] == c[1]));
 }
+
+/// A 16-bit mono WAV of `ms` milliseconds of a 300 Hz tone at `rate`.
+fn tone_wav(rate: u32, ms: u32) -> Vec<u8> {
+    let n = rate * ms / 1000;
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + n * 2).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    b.extend_from_slice(&1u16.to_le_bytes()); // mono
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * 2).to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&(n * 2).to_le_bytes());
+    for i in 0..n {
+        let s = ((i as f32 / rate as f32 * 300.0 * std::f32::consts::TAU).sin() * 12000.0) as i16;
+        b.extend_from_slice(&s.to_le_bytes());
+    }
+    b
+}
+
+#[test]
+fn an_audio_track_reports_its_declared_length_and_a_cut() {
+    use doppel_media::decode::decode_audio_track;
+    let whole = tmp("whole.wav");
+    let bytes = tone_wav(16000, 2000);
+    std::fs::write(&whole, &bytes).expect("write");
+    let t = decode_audio_track(&whole, 24000, 1, None).expect("decode");
+    assert_eq!((t.declared_ms, t.damaged_packets, t.cut), (Some(2000), 0, false));
+    assert!(t.duration_ms(24000, 1).abs_diff(2000) <= 2, "{} ms", t.duration_ms(24000, 1));
+
+    // Cut in half (at an odd byte): the header still declares 2 s.
+    let half = tmp("half.wav");
+    std::fs::write(&half, &bytes[..bytes.len() / 2 + 1]).expect("write");
+    let t = decode_audio_track(&half, 24000, 1, None).expect("decode");
+    assert_eq!(t.declared_ms, Some(2000));
+    assert!(t.duration_ms(24000, 1) < 1100, "{} ms", t.duration_ms(24000, 1));
+
+    // Decoding stops at the limit asked for.
+    let t = decode_audio_track(&whole, 24000, 1, Some(500)).expect("decode");
+    assert!(t.cut && t.duration_ms(24000, 1) < 1000, "{} ms", t.duration_ms(24000, 1));
+
+    // An MP4's AAC track declares its length too.
+    let mp4 = tmp("declared.mp4");
+    encode(&mp4, &EncodeOptions { width: 64, height: 64, ..EncodeOptions::default() }, 25);
+    let t = decode_audio_track(&mp4, 24000, 2, None).expect("decode");
+    let declared = t.declared_ms.expect("declared");
+    let decoded = t.duration_ms(24000, 2);
+    assert!(declared.abs_diff(decoded) < 100, "declared {declared} ms, decoded {decoded} ms");
+    assert_eq!(t.damaged_packets, 0);
+}

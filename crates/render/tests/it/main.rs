@@ -2,6 +2,7 @@
 
 mod golden;
 mod lipsync;
+mod recording;
 mod render;
 mod subtitles;
 mod text;

@@ -165,6 +165,14 @@ fn shoot_script_item_ranges() {
         limits::SCRIPT_TIME,
         0.5,
     );
+    let audio_url = format!("{AUDIO1}/audio_drive_file_external_url");
+    let audio_url_path = format!("{AUDIO1_PATH}.audio_drive_file_external_url");
+    for ok in [1, limits::URL_LEN.max] {
+        assert_parses(with(full_script(), &audio_url, json!(url(ok))));
+    }
+    let e = error_of(with(full_script(), &audio_url, json!(url(limits::URL_LEN.max + 1))));
+    assert_eq!(e.path, audio_url_path);
+    assert_eq!(e.code(), "too_long");
     check_float(
         &format!("{AUDIO1}/audio_drive_action_config/0/action_start_time"),
         &format!("{AUDIO1_PATH}.audio_drive_action_config[0].action_start_time"),

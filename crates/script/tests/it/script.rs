@@ -389,3 +389,29 @@ fn text_plans_of_the_example_scene() {
     assert!(matches!(items.last(), Some(PlanItem::Mark(m)) if m.name == "NEUTRAL"));
     assert!(crate::spans(&plans[0].plan).iter().all(|t| t.spoken == Spoken::AsWritten));
 }
+
+#[test]
+fn an_audio_scene_takes_an_optional_subtitle_text_that_must_parse() {
+    const AUDIO1: &str = "/shoot_scripts/1/shoot_script";
+    // Only the audio reference: valid.
+    assert!(full_script().pointer(&format!("{AUDIO1}/text_config")).is_none());
+    assert_parses(full_script());
+    // With a plain or SSML text: valid, and it is no TEXT plan (nothing is spoken).
+    for text in ["Welcome to the studio.", "<speak>Welcome <break time=\"200ms\"/>back.</speak>"] {
+        let body = with(full_script(), &format!("{AUDIO1}/text_config"), json!({"text": text}));
+        assert_parses(body.clone());
+        let plans = parse_script_value(body).unwrap().text_plans().unwrap();
+        assert!(plans.iter().all(|p| p.index == 0), "an AUDIO text became a plan");
+    }
+    // A text that does not parse is an error at its path.
+    let body = with(full_script(), &format!("{AUDIO1}/text_config"), json!({"text": "<speak>open"}));
+    let e = error_of(body);
+    assert_eq!(e.path, "shoot_scripts[1].shoot_script.text_config.text");
+    assert_eq!(e.code(), "ssml");
+    // An empty URL counts as absent.
+    let body = with(full_script(), &format!("{AUDIO1}/audio_drive_file_external_url"), json!(""));
+    assert_eq!(
+        error_of(body).to_string(),
+        "shoot_scripts[1].shoot_script.audio_drive_file_external_url: required field is missing"
+    );
+}

@@ -4,8 +4,8 @@
 //!
 //! `SubmitAvatarVideoJob` parameters (JSON strings, as the SDK sends them):
 //! * `InputConfig`: `{"Text": "…"}`, at least 5 characters; SSML as doppel's scripts accept it works too. An
-//!   `InputFile` (an MP3/WAV URL or media id: an audio-driven video) is refused with a clear message, because
-//!   doppel's renderer does not render AUDIO scripts yet.
+//!   `InputFile` (an MP3/WAV URL or media id: an audio-driven video) is refused with a clear message: this route
+//!   does not map it to an AUDIO script yet (the native and MetaStudio APIs take AUDIO scripts).
 //! * `EditingConfig`: `AvatarId` (required; `ListAvatars`), `Voice` (a `ListSmartVoiceGroups` id; default: the
 //!   avatar's voice), `SpeechRate` and `PitchRate` (−500–500, 0 = normal; −500 is half, 500 double, linear on
 //!   each side), `Volume` (0–100, default 50). ICE documents these keys only in prose; they follow Alibaba
