@@ -3,9 +3,10 @@
 //! `GetSmartHandleJob` (any job of the project, in ICE's terms).
 //!
 //! `SubmitAvatarVideoJob` parameters (JSON strings, as the SDK sends them):
-//! * `InputConfig`: `{"Text": "…"}`, at least 5 characters; SSML as doppel's scripts accept it works too. An
-//!   `InputFile` (an MP3/WAV URL or media id: an audio-driven video) is refused with a clear message: this route
-//!   does not map it to an AUDIO script yet (the native and MetaStudio APIs take AUDIO scripts).
+//! * `InputConfig`: `{"Text": "…"}`, at least 5 characters; SSML as doppel's scripts accept it works too. Or
+//!   `{"InputFile": "…"}`, a recording (MP3, WAV or any audio FFmpeg reads) as an http(s) URL under the fetch
+//!   policy or a doppel asset id (ICE's media id): an audio-driven video, an AUDIO scene whose mouth shapes are
+//!   estimated from the recording; a `Text` beside it becomes the subtitle text, timed by the audio.
 //! * `EditingConfig`: `AvatarId` (required; `ListAvatars`), `Voice` (a `ListSmartVoiceGroups` id; default: the
 //!   avatar's voice), `SpeechRate` and `PitchRate` (−500–500, 0 = normal; −500 is half, 500 double, linear on
 //!   each side), `Volume` (0–100, default 50). ICE documents these keys only in prose; they follow Alibaba
@@ -86,6 +87,7 @@ pub fn volume_level(volume: i64) -> i64 {
 
 /// The script fields' names as an ICE caller knows them, for error messages (longest first).
 const FIELD_NAMES: &[(&str, &str)] = &[
+    ("shoot_scripts[0].shoot_script.audio_drive_file_external_url", "InputConfig.InputFile"),
     ("shoot_scripts[0].shoot_script.text_config.text", "InputConfig.Text"),
     ("output_asset_config.asset_name", "Title"),
     ("voice_config.voice_asset_id", "EditingConfig.Voice"),
@@ -122,17 +124,32 @@ fn bucket_and_object(media_url: &str) -> Option<(String, String)> {
 /// checked by [`api::check_script`].
 pub fn script_of(p: &Params) -> IceResult<Value> {
     let input = p.json_object("InputConfig")?.ok_or_else(|| IceError::missing("InputConfig"))?;
-    if let Some(file) = str_field(&input, "InputConfig", "InputFile")? {
-        return Err(IceError::param(format!(
-            "InputConfig.InputFile ({file}): audio-driven avatar videos (an MP3 or WAV input) are not supported \
-             yet by this server; send the words to speak as InputConfig.Text"
-        )));
-    }
-    let text = str_field(&input, "InputConfig", "Text")?
-        .ok_or_else(|| IceError::param("InputConfig.Text is required: the words the avatar speaks"))?;
-    if text.trim().chars().count() < MIN_TEXT_CHARS {
-        return Err(IceError::param(format!("InputConfig.Text must have at least {MIN_TEXT_CHARS} characters")));
-    }
+    let file = str_field(&input, "InputConfig", "InputFile")?;
+    let text = str_field(&input, "InputConfig", "Text")?;
+    let shoot = match file {
+        Some(file) if file.trim().is_empty() => {
+            return Err(IceError::param("InputConfig.InputFile is empty: give the recording's URL or media id"));
+        }
+        // An audio-driven video: the recording drives the mouth; a text beside it is the subtitle text.
+        Some(file) => {
+            let mut shoot = json!({"script_type": "AUDIO", "audio_drive_file_external_url": file.trim()});
+            if let Some(t) = text.filter(|t| !t.trim().is_empty()) {
+                shoot["text_config"] = json!({"text": t});
+            }
+            shoot
+        }
+        None => {
+            let text = text.ok_or_else(|| {
+                IceError::param("InputConfig.Text or InputConfig.InputFile is required: the words the avatar speaks")
+            })?;
+            if text.trim().chars().count() < MIN_TEXT_CHARS {
+                return Err(IceError::param(format!(
+                    "InputConfig.Text must have at least {MIN_TEXT_CHARS} characters"
+                )));
+            }
+            json!({"script_type": "TEXT", "text_config": {"text": text}})
+        }
+    };
     let editing = p.json_object("EditingConfig")?.ok_or_else(|| IceError::missing("EditingConfig"))?;
     let avatar = str_field(&editing, "EditingConfig", "AvatarId")?
         .ok_or_else(|| IceError::param("EditingConfig.AvatarId is required (ListAvatars lists the avatars)"))?;
@@ -181,7 +198,7 @@ pub fn script_of(p: &Params) -> IceResult<Value> {
     let mut script = json!({
         "model_asset_id": avatar,
         "video_config": video,
-        "shoot_scripts": [{"sequence_no": 0, "shoot_script": {"script_type": "TEXT", "text_config": {"text": text}}}],
+        "shoot_scripts": [{"sequence_no": 0, "shoot_script": shoot}],
         SCRIPT_KEY: {
             "Title": title,
             "Description": description,
@@ -320,6 +337,20 @@ mod tests {
     }
 
     #[test]
+    fn an_input_file_becomes_an_audio_scene_with_the_text_as_subtitles() {
+        let p = Params::from_pairs(&[
+            ("InputConfig", r#"{"InputFile":"https://b.oss-cn-shanghai.aliyuncs.com/a.mp3","Text":"Hi there."}"#),
+            ("EditingConfig", r#"{"AvatarId":"anna"}"#),
+        ]);
+        let s = script_of(&p).unwrap();
+        let shoot = &s["shoot_scripts"][0]["shoot_script"];
+        assert_eq!(shoot["script_type"], "AUDIO");
+        assert_eq!(shoot["audio_drive_file_external_url"], "https://b.oss-cn-shanghai.aliyuncs.com/a.mp3");
+        assert_eq!(shoot["text_config"]["text"], "Hi there.");
+        doppel_script::parse_script_value(s).expect("a valid doppel script");
+    }
+
+    #[test]
     fn rates_and_volume_map_onto_the_script_ranges() {
         assert_eq!([rate_percent(-500), rate_percent(0), rate_percent(500)], [50, 100, 200]);
         assert_eq!([volume_level(0), volume_level(50), volume_level(100)], [90, 140, 240]);
@@ -332,12 +363,14 @@ mod tests {
             (&[("EditingConfig", r#"{"AvatarId":"anna"}"#)], "MissingInputConfig", "InputConfig"),
             (&[("InputConfig", "{\"Text\":\"Hello world\"}")], "MissingEditingConfig", "EditingConfig"),
             (
-                &[
-                    ("InputConfig", r#"{"InputFile":"https://b.oss-cn-shanghai.aliyuncs.com/a.mp3"}"#),
-                    ("EditingConfig", r#"{"AvatarId":"anna"}"#),
-                ],
+                &[("InputConfig", r#"{"InputFile":"  "}"#), ("EditingConfig", r#"{"AvatarId":"anna"}"#)],
                 "InvalidParameter",
-                "audio-driven avatar videos",
+                "InputConfig.Text or InputConfig.InputFile",
+            ),
+            (
+                &[("InputConfig", "{}"), ("EditingConfig", r#"{"AvatarId":"anna"}"#)],
+                "InvalidParameter",
+                "InputConfig.Text or InputConfig.InputFile",
             ),
             (
                 &[("InputConfig", r#"{"Text":"Hi"}"#), ("EditingConfig", r#"{"AvatarId":"anna"}"#)],
