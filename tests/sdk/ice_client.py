@@ -146,15 +146,18 @@ def happy_path(c, label, timeout):
     e = refused(
         lambda: c.submit_avatar_video_job(
             models.SubmitAvatarVideoJobRequest(
-                input_config=json.dumps({"InputFile": "https://bucket.oss-cn-shanghai.aliyuncs.com/voice.mp3"}),
+                input_config=json.dumps({"InputFile": "0123456789abcdef0123456789abcdef"}),
                 editing_config=json.dumps({"AvatarId": "anna"}),
             )
         ),
         400,
         "InvalidParameter",
-        f"[{label}] audio input",
+        f"[{label}] audio input with an unknown media id",
     )
-    check("not supported yet" in e.message, f"[{label}] audio input: the message says why")
+    check(
+        "InputConfig.InputFile" in e.message and "does not exist" in e.message,
+        f"[{label}] audio input: the message names InputConfig.InputFile ({e.message})",
+    )
     return job_id
 
 
