@@ -6,6 +6,7 @@
 
 use crate::manifest::{ActionDef, BoneTransform};
 use crate::{Emotion, Error, EyeState, FrameState, MouthShape, Result, Rig, Shape};
+use doppel_lipsync::Rng;
 
 /// Something the script asks for at a time.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,24 +75,6 @@ pub struct Motion {
     transition_ms: u32,
     nods: Vec<u32>,
     speaking: Vec<(u32, u32)>,
-}
-
-/// SplitMix64: a small, well-mixed, seedable generator.
-#[derive(Debug, Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `lo..hi`.
-    fn range(&mut self, lo: f32, hi: f32) -> f32 {
-        lo + (hi - lo) * ((self.next() >> 40) as f32 / (1u64 << 24) as f32)
-    }
 }
 
 /// Ease-in-out between keyframes: `(1 − cos πu) / 2`.

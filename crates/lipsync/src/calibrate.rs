@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 
 use crate::audio::{frame_decision, softmax, Base, Frontend, Profile, HOP_MS, N_BASE};
-use crate::{Shape, Viseme};
+use crate::{Rng, Shape, Viseme};
 
 /// One recording prepared for calibration or evaluation.
 #[derive(Debug, Clone)]
@@ -71,23 +71,6 @@ impl Default for Settings {
             weight_decay: 1e-4,
             seed: 20261122,
         }
-    }
-}
-
-/// A small deterministic generator (SplitMix64) for initialization and shuffling.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn uniform(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32
     }
 }
 

@@ -27,6 +27,9 @@
 
 pub mod audio;
 pub mod calibrate;
+mod rng;
+
+pub use rng::Rng;
 
 use serde::{Deserialize, Serialize};
 
