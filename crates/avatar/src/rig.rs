@@ -3,10 +3,12 @@
 use std::collections::HashMap;
 
 use resvg::{tiny_skia, usvg};
-use tiny_skia::{FilterQuality, Pixmap, PixmapMut, PixmapPaint, PremultipliedColorU8, Transform};
+use tiny_skia::{FilterQuality, Pixmap, PixmapMut, PixmapPaint, Transform};
 
 use crate::manifest::{ActionDef, BoneTransform};
 use crate::package::Avatar;
+pub use crate::raster::blend_over;
+use crate::raster::draw_transformed;
 use crate::{Emotion, Error, EyeState, FrameState, Result};
 
 /// A rasterized part: premultiplied RGBA cropped to its visible pixels, placed at `(x, y)` on the scaled canvas.
@@ -83,7 +85,8 @@ fn rasterize(avatar: &Avatar, file: &str, scale: f32) -> Result<Sprite> {
     Ok(crop(full))
 }
 
-/// Crops a full-canvas pixmap to the bounding box of its visible pixels.
+/// Crops a full-canvas pixmap to the bounding box of its visible pixels plus a transparent margin of one pixel
+/// (which a turned sprite's bilinear filter fades into, see [`crate::raster`]).
 fn crop(full: Pixmap) -> Sprite {
     let (w, h) = (full.width() as usize, full.height() as usize);
     let px = full.pixels();
@@ -102,15 +105,16 @@ fn crop(full: Pixmap) -> Sprite {
         let empty = Pixmap::new(1, 1).unwrap_or(full);
         return Sprite { pixmap: empty, x: 0, y: 0 };
     }
-    let (cw, ch) = ((x1 - x0) as u32, (y1 - y0) as u32);
+    let (cw, ch) = ((x1 - x0) as u32 + 2, (y1 - y0) as u32 + 2);
     let Some(mut out) = Pixmap::new(cw, ch) else { return Sprite { pixmap: full, x: 0, y: 0 } };
     {
         let dst = out.pixels_mut();
-        for y in 0..ch as usize {
-            dst[y * cw as usize..(y + 1) * cw as usize].copy_from_slice(&px[(y0 + y) * w + x0..(y0 + y) * w + x1]);
+        for y in 0..(y1 - y0) {
+            let d = (y + 1) * cw as usize + 1;
+            dst[d..d + (x1 - x0)].copy_from_slice(&px[(y0 + y) * w + x0..(y0 + y) * w + x1]);
         }
     }
-    Sprite { pixmap: out, x: x0 as i32, y: y0 as i32 }
+    Sprite { pixmap: out, x: x0 as i32 - 1, y: y0 as i32 - 1 }
 }
 
 impl Rig {
@@ -208,7 +212,9 @@ impl Rig {
         for (i, b) in self.bones.iter().enumerate() {
             let t = pose.get(i).copied().unwrap_or(BoneTransform::REST);
             let (px, py) = (b.pivot.0 * s, b.pivot.1 * s);
-            let local = Transform::from_translate(t.dx * s, t.dy * s)
+            // Bones move by whole pixels: a turned limb is redrawn when it turns, not on every breath, and moving
+            // parts keep their exact pixels.
+            let local = Transform::from_translate((t.dx * s).round(), (t.dy * s).round())
                 .pre_translate(px, py)
                 .pre_concat(Transform::from_rotate(t.rotate))
                 .pre_scale(t.scale, t.scale)
@@ -242,10 +248,18 @@ impl Rig {
 
     /// Draws the avatar in `state` onto `canvas`, its top-left corner at `(x, y)`.
     pub fn draw(&self, state: &FrameState, canvas: &mut PixmapMut<'_>, x: f32, y: f32) {
+        self.draw_steps(&self.plan(state, x, y), canvas, (0, 0), &mut DrawCache::default());
+    }
+
+    /// The drawing steps of the avatar in `state`, its top-left corner at `(x, y)`, bottom first. Two frames
+    /// whose steps are equal draw the same pixels, and a step only touches pixels inside [`Rig::bounds`]: the
+    /// caller can redraw only what changed between frames.
+    pub fn plan(&self, state: &FrameState, x: f32, y: f32) -> Vec<DrawStep> {
         let world = self.world(&state.pose);
         let origin = Transform::from_translate(x, y);
         let current = FaceKey { eyes: state.eyes, mouth: mouth_key(state.mouth.0), emotion: state.emotion };
         let previous = FaceKey { emotion: state.previous_emotion, ..current };
+        let mut steps = Vec::new();
         let mut i = 0;
         while i < self.parts.len() {
             // A run of consecutive parts on one bone (the face: head, eyes, brows, mouth, hair) is drawn as one
@@ -258,14 +272,101 @@ impl Rig {
             let t = origin.pre_concat(world.get(bone).copied().unwrap_or_default());
             let layers: Vec<(usize, f32)> =
                 self.parts[i..j].iter().flat_map(|p| self.part_sprites(p, state, &current, &previous)).collect();
-            if j - i > 1 && !is_translation(&t) {
-                self.draw_group(canvas, &layers, t);
+            if is_translation(&t) {
+                // Unturned, unscaled parts (most of them, most of the time) are blended at the nearest whole pixel.
+                let at = Transform::from_translate(t.tx.round(), t.ty.round());
+                for (id, opacity) in layers {
+                    steps.push(DrawStep { layers: vec![(id, opacity)], transform: at });
+                }
+            } else if layers.len() > 1 {
+                steps.push(DrawStep { layers, transform: t });
             } else {
                 for (id, opacity) in layers {
-                    self.blit(canvas, id, t, opacity);
+                    steps.push(DrawStep { layers: vec![(id, opacity)], transform: t });
                 }
             }
             i = j;
+        }
+        steps
+    }
+
+    /// The pixels a step may touch, `(x0, y0, x1, y1)` with `x1`, `y1` exclusive, in canvas pixels (not clipped).
+    pub fn bounds(&self, step: &DrawStep) -> (i32, i32, i32, i32) {
+        map_box(self.union_rect(&step.layers), &step.transform)
+    }
+
+    /// The boxes (see [`Rig::bounds`]) outside which two steps draw the same pixels: where only some sprites of
+    /// a stack changed and the stack did not move, just those sprites' places.
+    pub fn changed_bounds(&self, a: &DrawStep, b: &DrawStep, out: &mut Vec<(i32, i32, i32, i32)>) {
+        if a == b {
+            return;
+        }
+        if a.transform != b.transform || a.layers.len() != b.layers.len() {
+            out.push(self.bounds(a));
+            out.push(self.bounds(b));
+            return;
+        }
+        for (la, lb) in a.layers.iter().zip(&b.layers) {
+            if la != lb {
+                out.push(map_box(self.union_rect(std::slice::from_ref(la)), &a.transform));
+                out.push(map_box(self.union_rect(std::slice::from_ref(lb)), &b.transform));
+            }
+        }
+    }
+
+    /// The union of some sprites' rectangles at rest, `(x0, y0, x1, y1)`.
+    fn union_rect(&self, layers: &[(usize, f32)]) -> (i32, i32, i32, i32) {
+        let sprites = layers.iter().filter_map(|&(id, _)| self.sprites.get(id));
+        let (mut x0, mut y0, mut x1, mut y1) = (i32::MAX, i32::MAX, i32::MIN, i32::MIN);
+        for s in sprites {
+            x0 = x0.min(s.x);
+            y0 = y0.min(s.y);
+            x1 = x1.max(s.x + s.pixmap.width() as i32);
+            y1 = y1.max(s.y + s.pixmap.height() as i32);
+        }
+        if x1 <= x0 || y1 <= y0 {
+            return (0, 0, 0, 0);
+        }
+        (x0, y0, x1, y1)
+    }
+
+    /// Draws planned steps onto `canvas`, whose top-left pixel is `offset` in the coordinates the steps were
+    /// planned in (a canvas can be a window onto a larger frame). Steps outside the window are skipped; what can
+    /// serve the next frames (stacks of sprites, turned parts already sampled) is kept in `cache`.
+    pub fn draw_steps(
+        &self,
+        steps: &[DrawStep],
+        canvas: &mut PixmapMut<'_>,
+        offset: (i32, i32),
+        cache: &mut DrawCache,
+    ) {
+        let shift = Transform::from_translate(-offset.0 as f32, -offset.1 as f32);
+        let (w, h) = (canvas.width() as i32, canvas.height() as i32);
+        for (k, step) in steps.iter().enumerate() {
+            let (x0, y0, x1, y1) = self.bounds(step);
+            if x1 <= offset.0 || y1 <= offset.1 || x0 >= offset.0 + w || y0 >= offset.1 + h {
+                continue;
+            }
+            if let [(id, opacity)] = step.layers[..] {
+                if opacity >= 1.0 && is_translation(&step.transform) {
+                    self.blit(canvas, id, shift.pre_concat(step.transform), opacity);
+                    continue;
+                }
+            }
+            if let Some((layer, lx, ly)) = cache.sampled(self, k, step) {
+                blend_over(canvas, layer, lx - offset.0, ly - offset.1);
+            } else {
+                self.draw_turned(canvas, step, shift.pre_concat(step.transform), cache);
+            }
+        }
+    }
+
+    /// Draws a turned (or faded) step with `t`, sampling its sprite or stack through the transform.
+    fn draw_turned(&self, canvas: &mut PixmapMut<'_>, step: &DrawStep, t: Transform, cache: &mut DrawCache) {
+        if let [(id, opacity)] = step.layers[..] {
+            self.blit(canvas, id, t, opacity);
+        } else if let Some((layer, lx, ly)) = cache.stack(self, &step.layers) {
+            draw_transformed(canvas, layer, t.pre_translate(lx as f32, ly as f32), 1.0);
         }
     }
 
@@ -299,16 +400,11 @@ impl Rig {
         }
     }
 
-    /// Stacks sprites at rest into one layer over their union, then draws it with `t`.
-    fn draw_group(&self, canvas: &mut PixmapMut<'_>, layers: &[(usize, f32)], t: Transform) {
-        let sprites: Vec<(&Sprite, f32)> =
-            layers.iter().filter_map(|&(id, o)| self.sprites.get(id).map(|s| (s, o))).collect();
-        let x0 = sprites.iter().map(|(s, _)| s.x).min().unwrap_or(0);
-        let y0 = sprites.iter().map(|(s, _)| s.y).min().unwrap_or(0);
-        let x1 = sprites.iter().map(|(s, _)| s.x + s.pixmap.width() as i32).max().unwrap_or(0);
-        let y1 = sprites.iter().map(|(s, _)| s.y + s.pixmap.height() as i32).max().unwrap_or(0);
-        let Some(mut layer) = Pixmap::new((x1 - x0).max(1) as u32, (y1 - y0).max(1) as u32) else { return };
-        for (s, opacity) in sprites {
+    /// Stacks sprites at rest into one layer over their union; returns it and its top-left at rest.
+    fn stack(&self, layers: &[(usize, f32)]) -> Option<(Pixmap, i32, i32)> {
+        let (x0, y0, x1, y1) = self.union_rect(layers);
+        let mut layer = Pixmap::new((x1 - x0).max(1) as u32, (y1 - y0).max(1) as u32)?;
+        for (s, opacity) in layers.iter().filter_map(|&(id, o)| self.sprites.get(id).map(|s| (s, o))) {
             if opacity >= 1.0 {
                 blend_over(&mut layer.as_mut(), &s.pixmap, s.x - x0, s.y - y0);
             } else {
@@ -316,22 +412,109 @@ impl Rig {
                 layer.draw_pixmap(s.x - x0, s.y - y0, s.pixmap.as_ref(), &paint, Transform::identity(), None);
             }
         }
-        let paint = PixmapPaint { quality: FilterQuality::Bilinear, ..PixmapPaint::default() };
-        canvas.draw_pixmap(0, 0, layer.as_ref(), &paint, t.pre_translate(x0 as f32, y0 as f32), None);
+        Some((layer, x0, y0))
     }
 
     fn blit(&self, canvas: &mut PixmapMut<'_>, sprite: usize, t: Transform, opacity: f32) {
         let Some(s) = self.sprites.get(sprite) else { return };
         let t = t.pre_translate(s.x as f32, s.y as f32);
-        // Unrotated, unscaled parts (most of them, most of the time) take the plain blend loop at the nearest whole
-        // pixel; the rest go through tiny-skia's bilinear transform.
+        // Moved parts take the plain blend loop at the nearest whole pixel; turned or faded ones are sampled
+        // through the transform.
         if is_translation(&t) && opacity >= 1.0 {
             blend_over(canvas, &s.pixmap, t.tx.round() as i32, t.ty.round() as i32);
         } else {
-            let paint = PixmapPaint { opacity, quality: FilterQuality::Bilinear, ..PixmapPaint::default() };
-            canvas.draw_pixmap(0, 0, s.pixmap.as_ref(), &paint, t, None);
+            draw_transformed(canvas, &s.pixmap, t, opacity);
         }
     }
+}
+
+/// A picture and its top-left corner in the coordinates it was drawn for.
+type Placed = (Pixmap, i32, i32);
+
+/// What drawing keeps for the frames to come.
+///
+/// * Stacks of sprites built for turned bones (the face: head, eyes, brows, mouth): the same face in the next
+///   frames is not stacked again. A handful are kept.
+/// * With [`DrawCache::for_frames`], each turned step as sampled, over transparency and clipped to the frame:
+///   while a limb holds still, redrawing a window around it (because the head or the mouth beside it changed)
+///   blends the sampled pixels instead of sampling again. One per step.
+///
+/// A cache belongs to one rig: [`DrawCache::clear`] it before drawing another.
+#[derive(Debug, Default)]
+pub struct DrawCache {
+    stacks: Vec<(Vec<(usize, f32)>, Placed)>,
+    sampled: Vec<Option<(DrawStep, Placed)>>,
+    frame: Option<(i32, i32)>,
+}
+
+impl DrawCache {
+    /// How many stacks are kept (the most recently used).
+    const STACKS: usize = 12;
+
+    /// A cache for drawing a series of frames of `width` x `height` pixels.
+    pub fn for_frames(width: u32, height: u32) -> DrawCache {
+        DrawCache { frame: Some((width as i32, height as i32)), ..DrawCache::default() }
+    }
+
+    fn stack(&mut self, rig: &Rig, layers: &[(usize, f32)]) -> Option<(&Pixmap, i32, i32)> {
+        if let Some(i) = self.stacks.iter().position(|e| e.0 == layers) {
+            let e = self.stacks.remove(i);
+            self.stacks.push(e);
+        } else {
+            let placed = rig.stack(layers)?;
+            if self.stacks.len() >= Self::STACKS {
+                self.stacks.remove(0);
+            }
+            self.stacks.push((layers.to_vec(), placed));
+        }
+        self.stacks.last().map(|(_, (pm, x, y))| (pm, *x, *y))
+    }
+
+    /// Step `k` sampled over transparency, and its top-left in the frame (sampled now unless it was last time).
+    fn sampled(&mut self, rig: &Rig, k: usize, step: &DrawStep) -> Option<(&Pixmap, i32, i32)> {
+        let (fw, fh) = self.frame?;
+        if self.sampled.len() <= k {
+            self.sampled.resize_with(k + 1, || None);
+        }
+        let fresh = !matches!(&self.sampled[k], Some((s, _)) if s == step);
+        if fresh {
+            let (x0, y0, x1, y1) = rig.bounds(step);
+            let (x0, y0, x1, y1) = (x0.max(0), y0.max(0), x1.min(fw), y1.min(fh));
+            let mut layer = Pixmap::new((x1 - x0).max(1) as u32, (y1 - y0).max(1) as u32)?;
+            let t = Transform::from_translate(-x0 as f32, -y0 as f32).pre_concat(step.transform);
+            rig.draw_turned(&mut layer.as_mut(), step, t, self);
+            self.sampled[k] = Some((step.clone(), (layer, x0, y0)));
+        }
+        self.sampled[k].as_ref().map(|(_, (pm, x, y))| (pm, *x, *y))
+    }
+
+    /// Forgets everything (before drawing another rig).
+    pub fn clear(&mut self) {
+        self.stacks.clear();
+        self.sampled.clear();
+    }
+}
+
+/// The box `(x0, y0, x1, y1)` covering a rectangle at rest once drawn with `t`: whole pixels for a translation,
+/// one pixel more on every side for a turn (the bilinear filter and anti-aliased edges).
+fn map_box((x0, y0, x1, y1): (i32, i32, i32, i32), t: &Transform) -> (i32, i32, i32, i32) {
+    if is_translation(t) {
+        let (dx, dy) = (t.tx.round() as i32, t.ty.round() as i32);
+        return (x0 + dx, y0 + dy, x1 + dx, y1 + dy);
+    }
+    let corners = [(x0, y0), (x1, y0), (x0, y1), (x1, y1)].map(|(x, y)| {
+        let (x, y) = (x as f32, y as f32);
+        (t.sx * x + t.kx * y + t.tx, t.ky * x + t.sy * y + t.ty)
+    });
+    let fx0 = corners.iter().map(|c| c.0).fold(f32::INFINITY, f32::min);
+    let fy0 = corners.iter().map(|c| c.1).fold(f32::INFINITY, f32::min);
+    let fx1 = corners.iter().map(|c| c.0).fold(f32::NEG_INFINITY, f32::max);
+    let fy1 = corners.iter().map(|c| c.1).fold(f32::NEG_INFINITY, f32::max);
+    if !(fx0.is_finite() && fy0.is_finite() && fx1.is_finite() && fy1.is_finite()) {
+        return (i32::MIN / 2, i32::MIN / 2, i32::MAX / 2, i32::MAX / 2);
+    }
+    let clamp = |v: f32| v.clamp(i32::MIN as f32 / 4.0, i32::MAX as f32 / 4.0) as i32;
+    (clamp(fx0.floor()) - 1, clamp(fy0.floor()) - 1, clamp(fx1.ceil()) + 1, clamp(fy1.ceil()) + 1)
 }
 
 /// The slot-state key of a mouth shape (`"A"` … `"X"`).
@@ -345,49 +528,19 @@ fn is_translation(t: &Transform) -> bool {
     (t.sx - 1.0).abs() < 1e-4 && (t.sy - 1.0).abs() < 1e-4 && t.kx.abs() < 1e-5 && t.ky.abs() < 1e-5
 }
 
+/// One step of drawing an avatar frame: a sprite, or a stack of sprites drawn as one layer, with its opacity
+/// and where it goes. Compare steps to find what changed between two frames.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrawStep {
+    /// Sprites (by index) and opacities, bottom first.
+    layers: Vec<(usize, f32)>,
+    /// Sprite (rest) coordinates to canvas pixels; a pure translation is rounded to whole pixels.
+    transform: Transform,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct FaceKey<'a> {
     eyes: EyeState,
     mouth: &'a str,
     emotion: Emotion,
-}
-
-/// Source-over of a premultiplied sprite at an integer offset, clipped to the canvas.
-pub fn blend_over(canvas: &mut PixmapMut<'_>, src: &Pixmap, x: i32, y: i32) {
-    let (cw, ch) = (canvas.width() as i32, canvas.height() as i32);
-    let (sw, sh) = (src.width() as i32, src.height() as i32);
-    let x0 = x.max(0);
-    let y0 = y.max(0);
-    let x1 = (x + sw).min(cw);
-    let y1 = (y + sh).min(ch);
-    if x1 <= x0 || y1 <= y0 {
-        return;
-    }
-    let sp = src.pixels();
-    let dp = canvas.pixels_mut();
-    for row in y0..y1 {
-        let s_off = ((row - y) * sw + (x0 - x)) as usize;
-        let d_off = (row * cw + x0) as usize;
-        let n = (x1 - x0) as usize;
-        let srow = &sp[s_off..s_off + n];
-        let drow = &mut dp[d_off..d_off + n];
-        for (d, s) in drow.iter_mut().zip(srow) {
-            let sa = s.alpha();
-            if sa == 255 {
-                *d = *s;
-            } else if sa != 0 {
-                let inv = 255 - sa as u16;
-                let mix = |sc: u8, dc: u8| -> u8 { sc + ((dc as u16 * inv + 127) / 255) as u8 };
-                let out = PremultipliedColorU8::from_rgba(
-                    mix(s.red(), d.red()),
-                    mix(s.green(), d.green()),
-                    mix(s.blue(), d.blue()),
-                    mix(sa, d.alpha()),
-                );
-                if let Some(o) = out {
-                    *d = o;
-                }
-            }
-        }
-    }
 }

@@ -1,8 +1,10 @@
 //! Scene compositing: the static parts of a scene (background and layers below the avatar, layers above it)
-//! are drawn once; each frame copies the base, draws the avatar, then the overlay and the subtitle.
+//! are drawn once; each frame (or each changed window of it, see [`crate::painter`]) copies the base, draws the
+//! avatar, then the overlay and the subtitle.
 
+use doppel_avatar::rig::{DrawCache, DrawStep};
 use doppel_avatar::{FrameState, Rig};
-use tiny_skia::{Color, FilterQuality, Pixmap, PixmapPaint, Transform};
+use tiny_skia::{Color, FilterQuality, Pixmap, PixmapMut, PixmapPaint, Transform};
 
 /// Output geometry: the layout (MetaStudio's 1920x1080 or 1080x1920 coordinate space) mapped to output pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -121,13 +123,14 @@ fn ops(g: &Geometry, layers: Vec<Layer>, mut base: Option<&mut Pixmap>) -> Optio
     Some(out)
 }
 
-fn run_ops(ops: &[Op], canvas: &mut Pixmap, t_ms: u32) {
+/// Runs drawing steps on `canvas`, whose top-left pixel is `(ox, oy)` of the frame.
+fn run_ops(ops: &[Op], canvas: &mut PixmapMut<'_>, (ox, oy): (i32, i32), t_ms: u32) {
     for op in ops {
         match op {
-            Op::Still(pm) => doppel_avatar::rig::blend_over(&mut canvas.as_mut(), pm, 0, 0),
+            Op::Still(pm) => doppel_avatar::rig::blend_over(canvas, pm, -ox, -oy),
             Op::Video(layer, x, y) => {
                 if let Some(frame) = layer.frame_at(t_ms) {
-                    doppel_avatar::rig::blend_over(&mut canvas.as_mut(), frame, *x, *y);
+                    doppel_avatar::rig::blend_over(canvas, frame, *x - ox, *y - oy);
                 }
             }
         }
@@ -172,12 +175,54 @@ impl Stage {
         at: (f32, f32),
         subtitle: Option<(&Pixmap, i32, i32)>,
     ) {
-        canvas.data_mut().copy_from_slice(self.base.data());
-        run_ops(&self.below, canvas, t_ms);
-        rig.draw(state, &mut canvas.as_mut(), at.0, at.1);
-        run_ops(&self.above, canvas, t_ms);
+        let steps = rig.plan(state, at.0, at.1);
+        let mut cache = DrawCache::default();
+        self.draw_region(&mut canvas.as_mut(), (0, 0), t_ms, (rig, &steps, &mut cache), subtitle);
+    }
+
+    /// Draws the part of the frame at scene time `t_ms` whose top-left pixel is `origin` into `canvas` (a window
+    /// of the frame: background and layers below, the avatar's planned `steps` drawn by `rig` (keeping what can
+    /// serve later frames in `cache`), layers above, the subtitle).
+    pub fn draw_region(
+        &self,
+        canvas: &mut PixmapMut<'_>,
+        origin: (i32, i32),
+        t_ms: u32,
+        (rig, steps, cache): (&Rig, &[DrawStep], &mut DrawCache),
+        subtitle: Option<(&Pixmap, i32, i32)>,
+    ) {
+        copy_window(&self.base, canvas, origin);
+        run_ops(&self.below, canvas, origin, t_ms);
+        rig.draw_steps(steps, canvas, origin, cache);
+        run_ops(&self.above, canvas, origin, t_ms);
         if let Some((img, x, y)) = subtitle {
-            doppel_avatar::rig::blend_over(&mut canvas.as_mut(), img, x, y);
+            doppel_avatar::rig::blend_over(canvas, img, x - origin.0, y - origin.1);
         }
+    }
+
+    /// The boxes `(x0, y0, x1, y1)` of the layers that change by themselves (video layers): redrawn every frame.
+    pub fn moving_rects(&self) -> impl Iterator<Item = (i32, i32, i32, i32)> + '_ {
+        self.below.iter().chain(&self.above).filter_map(|op| match op {
+            Op::Video(layer, x, y) => Some((*x, *y, x + layer.width() as i32, y + layer.height() as i32)),
+            Op::Still(_) => None,
+        })
+    }
+}
+
+/// Copies the window of `src` whose top-left is `origin` into `dst` (the window's size); what lies outside `src`
+/// is left as it was.
+fn copy_window(src: &Pixmap, dst: &mut PixmapMut<'_>, (ox, oy): (i32, i32)) {
+    let (sw, sh) = (src.width() as i32, src.height() as i32);
+    let (dw, dh) = (dst.width() as i32, dst.height() as i32);
+    let (x0, x1) = (ox.max(0), (ox + dw).min(sw));
+    if x1 <= x0 {
+        return;
+    }
+    let n = (x1 - x0) as usize * 4;
+    let (s, d) = (src.data(), dst.data_mut());
+    for row in oy.max(0)..(oy + dh).min(sh) {
+        let so = (row * sw + x0) as usize * 4;
+        let doff = ((row - oy) * dw + (x0 - ox)) as usize * 4;
+        d[doff..doff + n].copy_from_slice(&s[so..so + n]);
     }
 }

@@ -12,6 +12,7 @@ use tiny_skia::Pixmap;
 
 use crate::audio;
 use crate::compose::{Background, Geometry, Layer, Placed, PlacedVideo, SceneLook, Stage};
+use crate::painter::{Painter, Patch};
 use crate::recording;
 use crate::subtitles::{self, cues_from_timeline, parse_hex_color, style_from_config, SubtitleTrack};
 use crate::text::{TextRenderer, TextStyle};
@@ -418,6 +419,17 @@ pub fn prepare(script: &Script, out: &Path, opts: &RenderOptions<'_>) -> Result<
     })
 }
 
+/// The parts of one frame (see [`Prepared::frame_parts`]).
+pub(crate) struct FrameParts<'a> {
+    pub scene: usize,
+    pub stage: &'a Stage,
+    pub rig: &'a doppel_avatar::Rig,
+    pub state: doppel_avatar::FrameState,
+    pub at: (f32, f32),
+    pub scene_ms: u32,
+    pub subtitle: Option<(&'a Pixmap, i32, i32)>,
+}
+
 struct PreparedScene {
     start: usize,
     frames: usize,
@@ -484,14 +496,31 @@ impl Prepared {
 
     /// Draws frame `index` (0-based over the whole video) into `canvas` (premultiplied RGBA, output size).
     pub fn draw_frame(&self, index: usize, canvas: &mut Pixmap) {
-        let Some(scene) = self.scenes.iter().rev().find(|s| s.start <= index) else { return };
-        let Some(rig) = self.rigs.get(scene.rig) else { return };
+        if let Some(f) = self.frame_parts(index) {
+            f.stage.frame(canvas, f.scene_ms, f.rig, &f.state, f.at, f.subtitle);
+        }
+    }
+
+    /// A painter that draws the frames one after the other as patches of what changed (see [`Painter`]).
+    pub fn painter(&self) -> Painter<'_> {
+        Painter::new(self)
+    }
+
+    /// What frame `index` shows: its scene, the avatar's state and place, and the subtitle.
+    pub(crate) fn frame_parts(&self, index: usize) -> Option<FrameParts<'_>> {
+        let (scene_index, scene) = self.scenes.iter().enumerate().rev().find(|(_, s)| s.start <= index)?;
+        let rig = self.rigs.get(scene.rig)?;
         let local = (index - scene.start).min(scene.frames.saturating_sub(1));
-        let state = scene.motion.state(local);
         let t_ms = (index as u64 * 1000 / FPS as u64) as u32;
-        let subtitle = self.subtitle_track.as_ref().and_then(|t| t.frame(t_ms));
-        let scene_ms = (local as u64 * 1000 / FPS as u64) as u32;
-        scene.stage.frame(canvas, scene_ms, rig, &state, scene.at, subtitle);
+        Some(FrameParts {
+            scene: scene_index,
+            stage: &scene.stage,
+            rig,
+            state: scene.motion.state(local),
+            at: scene.at,
+            scene_ms: (local as u64 * 1000 / FPS as u64) as u32,
+            subtitle: self.subtitle_track.as_ref().and_then(|t| t.frame(t_ms)),
+        })
     }
 
     /// Encodes the whole video to `out`, writing the cover if asked.
@@ -518,32 +547,21 @@ impl Prepared {
             self.draw_frame(0, &mut canvas);
             write_cover(cover, &canvas)?;
         }
-        // Drawing and encoding overlap: a drawing thread composes frames and converts them to YUV a few frames
-        // ahead, while this thread feeds the encoder. Buffers go back to the drawer to be reused.
-        let (w, h) = (g.out_w as usize, g.out_h as usize);
-        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-        let alpha = self.alpha;
+        // Drawing and encoding overlap: a drawing thread paints each frame's changed rectangles and converts them
+        // to YUV a few frames ahead, while this thread lays them onto the encoder's frame (which keeps the
+        // previous frame) and feeds the encoder. Patches go back to the drawer to be reused.
         std::thread::scope(|scope| -> Result<()> {
-            let (frames_tx, frames_rx) = std::sync::mpsc::sync_channel::<Result<YuvBuffers>>(3);
-            let (free_tx, free_rx) = std::sync::mpsc::channel::<YuvBuffers>();
+            let (frames_tx, frames_rx) = std::sync::mpsc::sync_channel::<Result<Patch>>(3);
+            let (free_tx, free_rx) = std::sync::mpsc::channel::<Patch>();
             for _ in 0..4 {
-                let _ = free_tx.send(YuvBuffers::new(w, h, alpha));
+                let _ = free_tx.send(Patch::new());
             }
             scope.spawn(move || {
-                let mut canvas = self.canvas();
-                let mut scratch = Vec::new();
+                let mut painter = self.painter();
                 for i in 0..self.frames {
-                    let Ok(mut buf) = free_rx.recv() else { return };
-                    self.draw_frame(i, &mut canvas);
-                    let planes = doppel_media::encode::Planes {
-                        y: (&mut buf.y, w),
-                        u: (&mut buf.u, cw),
-                        v: (&mut buf.v, cw),
-                        a: buf.a.as_mut().map(|a| (a.as_mut_slice(), w)),
-                    };
-                    let converted =
-                        crate::yuv::convert(canvas.data(), w as u32, h as u32, planes, &mut scratch).map(|_| buf);
-                    if frames_tx.send(converted).is_err() {
+                    let Ok(mut patch) = free_rx.recv() else { return };
+                    let painted = painter.paint(i, &mut patch).map(|_| patch);
+                    if frames_tx.send(painted).is_err() {
                         return;
                     }
                 }
@@ -552,15 +570,9 @@ impl Prepared {
                 if opts.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
                     return Err(Error::Canceled);
                 }
-                let buf = frames_rx.recv().map_err(|_| Error::script("", "the drawing thread stopped"))??;
-                let p = encoder.planes();
-                copy_plane(&buf.y, w, h, p.y);
-                copy_plane(&buf.u, cw, ch, p.u);
-                copy_plane(&buf.v, cw, ch, p.v);
-                if let (Some(src), Some(dst)) = (&buf.a, p.a) {
-                    copy_plane(src, w, h, dst);
-                }
-                let _ = free_tx.send(buf);
+                let patch = frames_rx.recv().map_err(|_| Error::script("", "the drawing thread stopped"))??;
+                patch.apply(encoder.planes());
+                let _ = free_tx.send(patch);
                 encoder.push_frame()?;
                 let a = (i * per_frame).min(self.audio.len());
                 encoder.push_audio(&self.audio[a..(a + per_frame).min(self.audio.len())])?;
@@ -589,31 +601,6 @@ impl Prepared {
 /// Renders `script` to `out` (`.mp4` or `.webm`): [`prepare`] then [`Prepared::encode`].
 pub fn render(script: &Script, out: &Path, opts: &mut RenderOptions<'_>) -> Result<RenderReport> {
     prepare(script, out, opts)?.encode(out, opts)
-}
-
-/// One frame's YUV 4:2:0 planes (and alpha), tightly packed.
-struct YuvBuffers {
-    y: Vec<u8>,
-    u: Vec<u8>,
-    v: Vec<u8>,
-    a: Option<Vec<u8>>,
-}
-
-impl YuvBuffers {
-    fn new(w: usize, h: usize, alpha: bool) -> YuvBuffers {
-        let c = w.div_ceil(2) * h.div_ceil(2);
-        YuvBuffers { y: vec![0; w * h], u: vec![128; c], v: vec![128; c], a: alpha.then(|| vec![255; w * h]) }
-    }
-}
-
-/// Copies a tightly packed plane (`w` bytes a row) into a strided one.
-fn copy_plane(src: &[u8], w: usize, h: usize, dst: (&mut [u8], usize)) {
-    let (data, stride) = dst;
-    for (row, chunk) in src.chunks_exact(w).take(h).enumerate() {
-        if let Some(d) = data.get_mut(row * stride..row * stride + w) {
-            d.copy_from_slice(chunk);
-        }
-    }
 }
 
 fn has_han(plan: &Plan) -> bool {

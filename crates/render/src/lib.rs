@@ -10,6 +10,7 @@
 mod audio;
 mod compose;
 mod job;
+pub mod painter;
 pub mod recording;
 pub mod subtitles;
 pub mod text;
@@ -19,6 +20,7 @@ mod yuv;
 use std::path::{Path, PathBuf};
 
 pub use job::{prepare, render, Prepared, Progress, RenderOptions, RenderReport, FPS};
+pub use painter::{Painter, Patch, Rect};
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]

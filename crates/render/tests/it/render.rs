@@ -245,3 +245,83 @@ fn a_video_layer_plays_and_loops_in_its_place() {
     let i = ((60 * 720 + 600) * 4) as usize;
     assert!(f[3][i] > 240 && f[3][i + 2] > 240);
 }
+
+/// YUV 4:2:0 planes of a whole frame.
+struct Planes420 {
+    w: usize,
+    y: Vec<u8>,
+    u: Vec<u8>,
+    v: Vec<u8>,
+}
+
+impl Planes420 {
+    fn new(w: u32, h: u32) -> Planes420 {
+        let (w, h) = (w as usize, h as usize);
+        let c = w.div_ceil(2) * h.div_ceil(2);
+        Planes420 { w, y: vec![0; w * h], u: vec![0; c], v: vec![0; c] }
+    }
+
+    fn planes(&mut self) -> doppel_media::encode::Planes<'_> {
+        let cw = self.w.div_ceil(2);
+        doppel_media::encode::Planes { y: (&mut self.y, self.w), u: (&mut self.u, cw), v: (&mut self.v, cw), a: None }
+    }
+
+    /// The largest difference of any sample, and how many samples differ by more than one level.
+    fn compare(&self, other: &Planes420) -> (u8, usize) {
+        let pairs = self.y.iter().zip(&other.y).chain(self.u.iter().zip(&other.u)).chain(self.v.iter().zip(&other.v));
+        pairs.fold((0, 0), |(max, n), (a, b)| {
+            let d = a.abs_diff(*b);
+            (max.max(d), n + usize::from(d > 1))
+        })
+    }
+}
+
+#[test]
+fn patches_of_what_changed_rebuild_every_frame() {
+    // Two scenes; actions that turn limbs and the body; an emotion; subtitles; a video layer over the avatar.
+    let dir = tmp_dir("patches");
+    red_then_blue(&dir.join("clip.mp4"));
+    let text = "<speak>Hello there. <insert-action name=\"wave\"/>Welcome to doppel. <emotion type=\"HAPPY\">We are \
+                glad.</emotion> <insert-action name=\"bow\"/>Thank you.</speak>";
+    let s = script(
+        text,
+        json!({
+            "video_config": { "is_subtitle_enable": true },
+            "shoot_scripts": [
+                { "sequence_no": 0, "shoot_script": {
+                    "text_config": { "text": text },
+                    "background_config": [{ "background_type": "COLOR", "background_color_config": "#DDE6F0" }],
+                    "layer_config": [{ "layer_type": "VIDEO", "video_config": { "video_url": "clip.mp4", "loop_count": -1 },
+                        "position": { "dx": 700, "dy": 300, "layer_index": 5 }, "size": { "width": 200, "height": 200 } }] } },
+                { "sequence_no": 1, "shoot_script": {
+                    "text_config": { "text": "<speak><insert-action name=\"nod\"/>And goodbye.</speak>" },
+                    "background_config": [{ "background_type": "COLOR", "background_color_config": "#203040" }] } }
+            ]
+        }),
+    );
+    let tts = EspeakTts::new();
+    let mut opts = RenderOptions::new(&tts);
+    opts.base_dir = dir.clone();
+    let prepared = doppel_render::prepare(&s, &dir.join("p.mp4"), &opts).expect("prepare");
+    let (w, h) = prepared.size();
+    let mut painter = prepared.painter();
+    let mut patch = doppel_render::Patch::new();
+    let (mut incremental, mut whole) = (Planes420::new(w, h), Planes420::new(w, h));
+    let mut painted = 0u64;
+    for i in 0..prepared.frames() {
+        painter.paint(i, &mut patch).expect("paint");
+        patch.apply(incremental.planes());
+        painted += patch.area();
+        // A fresh painter paints the whole frame.
+        let mut full = doppel_render::Patch::new();
+        prepared.painter().paint(i, &mut full).expect("paint whole");
+        assert_eq!(full.area(), w as u64 * h as u64, "frame {i}: a fresh painter paints everything");
+        full.apply(whole.planes());
+        let (max, n) = incremental.compare(&whole);
+        // Drawn in a window, a turned part's anti-aliased edge may round differently in a pixel or two.
+        assert!(n < 50, "frame {i}: the patched frame differs from the whole one (max {max}, {n} samples)");
+    }
+    // The avatar rests and the background stays: most of the pixels are painted once per scene, not every frame.
+    let share = painted as f64 / (prepared.frames() as f64 * w as f64 * h as f64);
+    assert!(share < 0.5, "patches covered {:.0}% of all frames' pixels", share * 100.0);
+}
