@@ -124,8 +124,8 @@ impl<'a> Painter<'a> {
         }
     }
 
-    /// Draws frame `index` into `patch`: what changed since the frame painted before (the whole frame on a
-    /// scene's first frame, or when frames are not painted in order).
+    /// Draws frame `index` into `patch`: what changed since the frame this painter painted before, whichever it
+    /// was (the whole frame when that was another scene, or for the first frame painted).
     pub fn paint(&mut self, index: usize, patch: &mut Patch) -> Result<()> {
         patch.rects.clear();
         let Some(frame) = self.prepared.frame_parts(index) else { return Ok(()) };
