@@ -76,6 +76,20 @@ pub fn blend_over(canvas: &mut PixmapMut<'_>, src: &Pixmap, x: i32, y: i32) {
     }
 }
 
+/// Where the rectangle `(x0, y0, x1, y1)` lands under `t`: the box `(min x, min y, max x, max y)` around its four
+/// corners, or `None` when a corner is not finite.
+pub(crate) fn landing((x0, y0, x1, y1): (i32, i32, i32, i32), t: &Transform) -> Option<(f32, f32, f32, f32)> {
+    let corners = [(x0, y0), (x1, y0), (x0, y1), (x1, y1)].map(|(x, y)| {
+        let (x, y) = (x as f32, y as f32);
+        (t.sx * x + t.kx * y + t.tx, t.ky * x + t.sy * y + t.ty)
+    });
+    let (mut lo_x, mut lo_y, mut hi_x, mut hi_y) = (f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY);
+    for (x, y) in corners {
+        (lo_x, lo_y, hi_x, hi_y) = (lo_x.min(x), lo_y.min(y), hi_x.max(x), hi_y.max(y));
+    }
+    [lo_x, lo_y, hi_x, hi_y].iter().all(|v| v.is_finite()).then_some((lo_x, lo_y, hi_x, hi_y))
+}
+
 /// Draws `src` with `t` (sprite pixels to canvas pixels) onto `canvas` with bilinear sampling, source-over, at
 /// `opacity` (0–1). A transform that cannot be inverted draws nothing.
 pub fn draw_transformed(canvas: &mut PixmapMut<'_>, src: &Pixmap, t: Transform, opacity: f32) {
@@ -90,15 +104,7 @@ pub fn draw_transformed(canvas: &mut PixmapMut<'_>, src: &Pixmap, t: Transform, 
         return;
     }
     // Where the sprite lands, clipped to the canvas.
-    let corners = [(0.0, 0.0), (sw as f32, 0.0), (0.0, sh as f32), (sw as f32, sh as f32)]
-        .map(|(x, y)| (t.sx * x + t.kx * y + t.tx, t.ky * x + t.sy * y + t.ty));
-    let min_y = corners.iter().map(|c| c.1).fold(f32::INFINITY, f32::min);
-    let max_y = corners.iter().map(|c| c.1).fold(f32::NEG_INFINITY, f32::max);
-    let min_x = corners.iter().map(|c| c.0).fold(f32::INFINITY, f32::min);
-    let max_x = corners.iter().map(|c| c.0).fold(f32::NEG_INFINITY, f32::max);
-    if !(min_x.is_finite() && max_x.is_finite() && min_y.is_finite() && max_y.is_finite()) {
-        return;
-    }
+    let Some((min_x, min_y, max_x, max_y)) = landing((0, 0, sw as i32, sh as i32), &t) else { return };
     let y0 = (min_y.floor() as i32).max(0);
     let y1 = (max_y.ceil() as i32).min(ch);
     let bx0 = (min_x.floor() as i32).max(0);

@@ -502,17 +502,9 @@ fn map_box((x0, y0, x1, y1): (i32, i32, i32, i32), t: &Transform) -> (i32, i32, 
         let (dx, dy) = (t.tx.round() as i32, t.ty.round() as i32);
         return (x0 + dx, y0 + dy, x1 + dx, y1 + dy);
     }
-    let corners = [(x0, y0), (x1, y0), (x0, y1), (x1, y1)].map(|(x, y)| {
-        let (x, y) = (x as f32, y as f32);
-        (t.sx * x + t.kx * y + t.tx, t.ky * x + t.sy * y + t.ty)
-    });
-    let fx0 = corners.iter().map(|c| c.0).fold(f32::INFINITY, f32::min);
-    let fy0 = corners.iter().map(|c| c.1).fold(f32::INFINITY, f32::min);
-    let fx1 = corners.iter().map(|c| c.0).fold(f32::NEG_INFINITY, f32::max);
-    let fy1 = corners.iter().map(|c| c.1).fold(f32::NEG_INFINITY, f32::max);
-    if !(fx0.is_finite() && fy0.is_finite() && fx1.is_finite() && fy1.is_finite()) {
+    let Some((fx0, fy0, fx1, fy1)) = crate::raster::landing((x0, y0, x1, y1), t) else {
         return (i32::MIN / 2, i32::MIN / 2, i32::MAX / 2, i32::MAX / 2);
-    }
+    };
     let clamp = |v: f32| v.clamp(i32::MIN as f32 / 4.0, i32::MAX as f32 / 4.0) as i32;
     (clamp(fx0.floor()) - 1, clamp(fy0.floor()) - 1, clamp(fx1.ceil()) + 1, clamp(fy1.ceil()) + 1)
 }
