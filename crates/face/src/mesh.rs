@@ -1,0 +1,175 @@
+//! The 468-point face mesh: the crop it reads (from a detection), the named points doppel uses, measures on a
+//! mesh (mouth opening, eye openness, head turn) and the photo check.
+
+use serde::Serialize;
+
+use crate::detect::Detection;
+use crate::sample::Square;
+use crate::{Analysis, Picture};
+
+/// The mesh model's input side.
+pub const SIDE: usize = 192;
+
+/// Points of the mesh by MediaPipe index.
+pub mod idx {
+    /// Forehead (top of the face oval) and chin.
+    pub const FOREHEAD: usize = 10;
+    pub const CHIN: usize = 152;
+    pub const NOSE_TIP: usize = 1;
+    /// Inner lips at the centre: upper and lower.
+    pub const INNER_UPPER: usize = 13;
+    pub const INNER_LOWER: usize = 14;
+    /// Outer mouth corners (picture left, right).
+    pub const MOUTH_LEFT: usize = 61;
+    pub const MOUTH_RIGHT: usize = 291;
+    /// Cheek extremes of the oval (picture left, right).
+    pub const CHEEK_LEFT: usize = 234;
+    pub const CHEEK_RIGHT: usize = 454;
+    /// The face oval, clockwise from the forehead.
+    pub const OVAL: [usize; 36] = [
+        10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149,
+        150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+    ];
+    /// Outer lip contour: lower (corner to corner), then upper.
+    pub const LIPS_OUTER_LOWER: [usize; 11] = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291];
+    pub const LIPS_OUTER_UPPER: [usize; 11] = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291];
+    /// Inner lip contour: lower (corner to corner), then upper.
+    pub const LIPS_INNER_LOWER: [usize; 11] = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308];
+    pub const LIPS_INNER_UPPER: [usize; 11] = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308];
+    /// Eye on the picture's left: lower lid (outer corner to inner), upper lid (outer to inner, without corners).
+    pub const LEFT_EYE_LOWER: [usize; 9] = [33, 7, 163, 144, 145, 153, 154, 155, 133];
+    pub const LEFT_EYE_UPPER: [usize; 7] = [246, 161, 160, 159, 158, 157, 173];
+    /// Eye on the picture's right: lower lid (outer corner to inner), upper lid (outer to inner, without corners).
+    pub const RIGHT_EYE_LOWER: [usize; 9] = [263, 249, 390, 373, 374, 380, 381, 382, 362];
+    pub const RIGHT_EYE_UPPER: [usize; 7] = [466, 388, 387, 386, 385, 384, 398];
+    /// Brows, outer end to inner end (picture left eye's brow, then the other).
+    pub const LEFT_BROW: [usize; 10] = [70, 63, 105, 66, 107, 46, 53, 52, 65, 55];
+    pub const RIGHT_BROW: [usize; 10] = [300, 293, 334, 296, 336, 276, 283, 282, 295, 285];
+}
+
+/// The crop the mesh model reads for a detection: 1.5 x the box's longer side, centred on the box, turned so
+/// that the eyes are level.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Roi {
+    pub cx: f32,
+    pub cy: f32,
+    pub size: f32,
+    pub angle: f32,
+}
+
+impl Roi {
+    pub fn of(d: &Detection) -> Roi {
+        let [x0, y0, x1, y1] = d.bbox;
+        let ([ex0, ey0], [ex1, ey1]) = (d.keypoints[0], d.keypoints[1]);
+        let tau = std::f32::consts::TAU;
+        let a = -(ey0 - ey1).atan2(ex1 - ex0);
+        let angle = a - tau * ((a + std::f32::consts::PI) / tau).floor();
+        Roi { cx: (x0 + x1) / 2.0, cy: (y0 + y1) / 2.0, size: d.side() * 1.5, angle }
+    }
+
+    fn square(&self) -> Square {
+        Square { cx: self.cx, cy: self.cy, side: self.size, angle: self.angle }
+    }
+
+    /// The mesh model's input: RGB in 0..1, NCHW.
+    pub fn input(&self, p: Picture<'_>) -> Vec<f32> {
+        self.square().read(p, SIDE, 1.0 / 255.0, 0.0)
+    }
+
+    /// The model's 468 x (x, y, z) in crop pixels, mapped to the picture.
+    pub fn to_picture(&self, points: &[f32]) -> Vec<[f32; 3]> {
+        let sq = self.square();
+        points
+            .chunks_exact(3)
+            .take(468)
+            .map(|p| {
+                let (x, y) = sq.to_picture(SIDE, p[0], p[1]);
+                [x, y, p[2] / SIDE as f32 * self.size]
+            })
+            .collect()
+    }
+}
+
+fn dist(a: [f32; 3], b: [f32; 3]) -> f32 {
+    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
+}
+
+/// Forehead to chin, in pixels.
+pub fn face_height(l: &[[f32; 3]]) -> f32 {
+    dist(l[idx::FOREHEAD], l[idx::CHIN])
+}
+
+/// How far the mouth is open: the inner lips' distance at the centre over the face height.
+pub fn mouth_opening(l: &[[f32; 3]]) -> f32 {
+    dist(l[idx::INNER_UPPER], l[idx::INNER_LOWER]) / face_height(l).max(1e-3)
+}
+
+/// How far each eye is open: the lids' distance at the centre over the eye's width (picture left, right).
+pub fn eye_openness(l: &[[f32; 3]]) -> (f32, f32) {
+    let left = dist(l[159], l[145]) / dist(l[33], l[133]).max(1e-3);
+    let right = dist(l[386], l[374]) / dist(l[362], l[263]).max(1e-3);
+    (left, right)
+}
+
+/// The head's turn to the side, in degrees (positive: the picture-right cheek is further away).
+pub fn yaw_degrees(l: &[[f32; 3]]) -> f32 {
+    let (a, b) = (l[idx::CHEEK_LEFT], l[idx::CHEEK_RIGHT]);
+    (b[2] - a[2]).atan2(dist(a, b)).to_degrees()
+}
+
+/// Limits of the photo check.
+pub const MIN_FACE_PX: f32 = 128.0;
+pub const MIN_EYE_OPENNESS: f32 = 0.12;
+pub const MAX_YAW_DEGREES: f32 = 30.0;
+/// A second face counts when it is at least this fraction of the largest face's size.
+pub const OTHER_FACE_FRACTION: f32 = 0.5;
+
+/// Why a photo cannot become a photo avatar.
+#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[serde(tag = "code", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Problem {
+    #[error("no face was found in the photo")]
+    NoFace,
+    #[error("the photo shows {count} faces; it must show exactly one")]
+    SeveralFaces { count: usize },
+    #[error("the face is {size_px:.0} px, under the minimum of {min_px:.0} px (face box x 1.5, the area the face mesh reads)")]
+    FaceTooSmall { size_px: f32, min_px: f32 },
+    #[error("the eyes are closed (openness {openness:.2}, the minimum is {min:.2}); use a photo with open eyes")]
+    EyesClosed { openness: f32, min: f32 },
+    #[error("the head is turned {yaw_degrees:.0} degrees to the side (at most {max_degrees:.0}); use a frontal photo")]
+    HeadTurned { yaw_degrees: f32, max_degrees: f32 },
+}
+
+impl Problem {
+    /// A stable code: `NO_FACE`, `SEVERAL_FACES`, `FACE_TOO_SMALL`, `EYES_CLOSED`, `HEAD_TURNED`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Problem::NoFace => "NO_FACE",
+            Problem::SeveralFaces { .. } => "SEVERAL_FACES",
+            Problem::FaceTooSmall { .. } => "FACE_TOO_SMALL",
+            Problem::EyesClosed { .. } => "EYES_CLOSED",
+            Problem::HeadTurned { .. } => "HEAD_TURNED",
+        }
+    }
+}
+
+/// The photo check on an analysis (see `docs/photo-avatars.md`).
+pub fn check(a: &Analysis) -> Option<Problem> {
+    let (Some(main), Some(face)) = (a.detections.first(), a.face.as_ref()) else { return Some(Problem::NoFace) };
+    let count = a.detections.iter().filter(|d| d.side() >= main.side() * OTHER_FACE_FRACTION).count();
+    if count > 1 {
+        return Some(Problem::SeveralFaces { count });
+    }
+    if face.size < MIN_FACE_PX {
+        return Some(Problem::FaceTooSmall { size_px: face.size, min_px: MIN_FACE_PX });
+    }
+    let (l, r) = eye_openness(&face.landmarks);
+    if l.max(r) < MIN_EYE_OPENNESS {
+        return Some(Problem::EyesClosed { openness: l.max(r), min: MIN_EYE_OPENNESS });
+    }
+    let yaw = yaw_degrees(&face.landmarks);
+    if yaw.abs() > MAX_YAW_DEGREES {
+        return Some(Problem::HeadTurned { yaw_degrees: yaw, max_degrees: MAX_YAW_DEGREES });
+    }
+    None
+}
