@@ -9,6 +9,7 @@
 pub mod manifest;
 pub mod motion;
 pub mod package;
+pub mod photo;
 pub mod raster;
 pub mod rig;
 

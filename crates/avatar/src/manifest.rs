@@ -33,6 +33,18 @@ pub struct Manifest {
     pub emotions: Vec<String>,
     #[serde(default)]
     pub actions: Vec<ActionDef>,
+    /// A photo avatar: the photo and its face mesh (then parts and slots are not needed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<PhotoDef>,
+}
+
+/// The photo of a photo avatar and its 468-point face mesh (MediaPipe order), in canvas pixels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhotoDef {
+    /// The photo (PNG), canvas-sized.
+    pub file: String,
+    /// `[x, y, z]` per point.
+    pub landmarks: Vec<[f32; 3]>,
 }
 
 fn yes() -> bool {
@@ -202,7 +214,19 @@ impl Manifest {
                 _ => {}
             }
         }
-        for (slot, states) in REQUIRED_SLOTS {
+        if let Some(photo) = &self.photo {
+            if !exists(&photo.file) {
+                p.push(format!("photo.file: {:?} is missing from the package", photo.file));
+            }
+            if photo.landmarks.len() != 468 {
+                p.push(format!("photo.landmarks: {} points, 468 are required", photo.landmarks.len()));
+            }
+            if photo.landmarks.iter().flatten().any(|v| !v.is_finite()) {
+                p.push("photo.landmarks: every coordinate must be a finite number".into());
+            }
+        }
+        let required: &[(&str, &[&str])] = if self.photo.is_some() { &[] } else { REQUIRED_SLOTS };
+        for (slot, states) in required {
             match self.slots.get(*slot) {
                 None => p.push(format!("slots.{slot}: missing (required states: {})", states.join(", "))),
                 Some(map) => {

@@ -75,6 +75,8 @@ pub struct Motion {
     transition_ms: u32,
     nods: Vec<u32>,
     speaking: Vec<(u32, u32)>,
+    /// A photo avatar's head holds still while silent (and breathing does not move a photo).
+    still_when_silent: bool,
 }
 
 /// Ease-in-out between keyframes: `(1 − cos πu) / 2`.
@@ -178,6 +180,7 @@ impl Motion {
             transition_ms: opts.emotion_transition_ms.max(1),
             nods,
             speaking,
+            still_when_silent: rig.is_photo(),
         })
     }
 
@@ -197,7 +200,7 @@ impl Motion {
         let tf = t as f32;
         let mut pose = vec![BoneTransform::REST; self.bones.len()];
         // Breathing.
-        if let Some(b) = self.body {
+        if let Some(b) = self.body.filter(|_| !self.still_when_silent) {
             let phase = (tf / 4200.0) * std::f32::consts::TAU;
             pose[b].dy += phase.sin() * 3.0;
         }
@@ -205,7 +208,15 @@ impl Motion {
         // turns (turning a bitmap costs ten times more to draw); actions may still turn it.
         if let Some(h) = self.head {
             let speaking = self.speaking.iter().any(|&(s, e)| t + 200 >= s && t <= e + 200);
-            let amp = if speaking { 1.0 } else { 0.45 };
+            let amp = if self.still_when_silent {
+                // Fades in and out over 400 ms around speech, so a photo is exactly itself while silent.
+                let gap = self.speaking.iter().map(|&(s, e)| s.saturating_sub(t).max(t.saturating_sub(e))).min();
+                gap.map_or(0.0, |g| (1.0 - g as f32 / 400.0).max(0.0))
+            } else if speaking {
+                1.0
+            } else {
+                0.45
+            };
             let tau = std::f32::consts::TAU;
             pose[h].dx += ((tf / 7300.0 * tau).sin() * 4.0 + (tf / 3100.0 * tau + 1.0).sin() * 2.0) * amp;
             pose[h].dy += (tf / 5300.0 * tau + 2.0).sin() * 1.5 * amp;

@@ -113,6 +113,7 @@ impl Avatar {
         let mut wanted: Vec<&String> = manifest.parts.iter().filter_map(|p| p.file.as_ref()).collect();
         wanted.extend(manifest.slots.values().flat_map(|m| m.values()));
         wanted.extend(manifest.actions.iter().flat_map(|a| a.frames.iter()));
+        wanted.extend(manifest.photo.as_ref().map(|p| &p.file));
         for f in wanted {
             if let Some(bytes) = clean(f).and_then(|c| read(&c)) {
                 files.insert(f.clone(), bytes);
@@ -123,6 +124,74 @@ impl Avatar {
             return Err(Error::Invalid { avatar: name.to_string(), problems });
         }
         Ok(Avatar { manifest, files: Arc::new(files) })
+    }
+
+    /// A photo avatar: a canvas-sized opaque PNG and its 468-point face mesh in the same pixels. The avatar has a
+    /// body and a head bone (the head turns about a point below the chin), every emotion, and a `nod` action.
+    pub fn from_photo(
+        id: &str,
+        name: &str,
+        png: Vec<u8>,
+        (width, height): (u32, u32),
+        landmarks: Vec<[f32; 3]>,
+    ) -> Result<Avatar> {
+        let bad = |m: String| Error::Invalid { avatar: id.to_string(), problems: vec![m] };
+        if landmarks.len() != 468 {
+            return Err(bad(format!("photo.landmarks: {} points, 468 are required", landmarks.len())));
+        }
+        let (forehead, chin) = (landmarks[10], landmarks[152]);
+        let face_height = ((chin[0] - forehead[0]).powi(2) + (chin[1] - forehead[1]).powi(2)).sqrt();
+        let nod = |dy: f32| serde_json::json!({ "head": { "dy": dy * face_height } });
+        let manifest = serde_json::json!({
+            "format": 1,
+            "id": id,
+            "name": name,
+            "description": "Photo avatar",
+            "canvas": { "width": width, "height": height },
+            "transparent": false,
+            "bones": [
+                { "name": "body", "pivot": [width as f32 / 2.0, height as f32] },
+                { "name": "head", "parent": "body", "pivot": [chin[0], chin[1]] }
+            ],
+            "parts": [],
+            "emotions": ["HAPPY", "SAD", "CALM", "ANGER"],
+            "actions": [{
+                "name": "nod", "tag": "nod", "duration_ms": 1200,
+                "keyframes": [
+                    { "t_ms": 0, "bones": {} }, { "t_ms": 300, "bones": nod(0.05) }, { "t_ms": 600, "bones": {} },
+                    { "t_ms": 900, "bones": nod(0.04) }, { "t_ms": 1200, "bones": {} }
+                ]
+            }],
+            "photo": { "file": "photo.png", "landmarks": landmarks }
+        });
+        let json = serde_json::to_vec(&manifest).map_err(|e| bad(e.to_string()))?;
+        let files: BTreeMap<String, Vec<u8>> =
+            [("avatar.json".to_string(), json), ("photo.png".to_string(), png)].into();
+        Avatar::from_files(id, |rel| files.get(rel).cloned())
+    }
+
+    /// The package as a zip archive (`avatar.json` and every file it names), as [`Avatar::from_zip`] reads it.
+    pub fn to_zip(&self) -> Result<Vec<u8>> {
+        use std::io::Write;
+        let bad = |e: String| Error::Invalid {
+            avatar: self.manifest.id.clone(),
+            problems: vec![format!("writing the zip: {e}")],
+        };
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let json = serde_json::to_vec_pretty(&self.manifest).map_err(|e| bad(e.to_string()))?;
+        for (name, data) in
+            std::iter::once(("avatar.json", &json)).chain(self.files.iter().map(|(k, v)| (k.as_str(), v)))
+        {
+            zip.start_file(name, opts).map_err(|e| bad(e.to_string()))?;
+            zip.write_all(data).map_err(|e| bad(e.to_string()))?;
+        }
+        Ok(zip.finish().map_err(|e| bad(e.to_string()))?.into_inner())
+    }
+
+    /// Whether this is a photo avatar.
+    pub fn is_photo(&self) -> bool {
+        self.manifest.photo.is_some()
     }
 
     /// The bytes of a package file named in the manifest.

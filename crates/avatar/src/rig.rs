@@ -7,6 +7,7 @@ use tiny_skia::{FilterQuality, Pixmap, PixmapMut, PixmapPaint, Transform};
 
 use crate::manifest::{ActionDef, BoneTransform};
 use crate::package::Avatar;
+use crate::photo::{FacePose, PhotoRig};
 pub use crate::raster::blend_over;
 use crate::raster::draw_transformed;
 use crate::{Emotion, Error, EyeState, FrameState, Result};
@@ -55,6 +56,22 @@ pub struct Rig {
     /// Sprites of frame-sequence actions, by action name.
     action_frames: HashMap<String, Vec<usize>>,
     pub actions: Vec<ActionDef>,
+    /// A photo avatar's warp (then there are no parts).
+    photo: Option<Box<PhotoRig>>,
+    head: Option<usize>,
+}
+
+/// A photo avatar's photo at `scale`, opaque, canvas-sized (`w` x `h`).
+fn photo_pixmap(avatar: &Avatar, file: &str, w: u32, h: u32) -> Result<Pixmap> {
+    let bad = |e: String| Error::Invalid { avatar: avatar.manifest.id.clone(), problems: vec![format!("{file}: {e}")] };
+    let bytes = avatar.file(file).ok_or_else(|| bad("missing from the package".into()))?;
+    let png = Pixmap::decode_png(bytes).map_err(|e| bad(e.to_string()))?;
+    let mut full = Pixmap::new(w, h).ok_or_else(|| bad("canvas too large".into()))?;
+    full.fill(tiny_skia::Color::BLACK);
+    let (sx, sy) = (w as f32 / png.width() as f32, h as f32 / png.height() as f32);
+    let paint = PixmapPaint { quality: FilterQuality::Bicubic, ..PixmapPaint::default() };
+    full.draw_pixmap(0, 0, png.as_ref(), &paint, Transform::from_scale(sx, sy), None);
+    Ok(full)
 }
 
 fn rasterize(avatar: &Avatar, file: &str, scale: f32) -> Result<Sprite> {
@@ -167,11 +184,28 @@ impl Rig {
                 action_frames.insert(a.name.clone(), ids);
             }
         }
+        let width = ((m.canvas.width as f32 * scale).round() as u32).max(1);
+        let height = ((m.canvas.height as f32 * scale).round() as u32).max(1);
+        let photo = match &m.photo {
+            Some(p) => {
+                let image = photo_pixmap(avatar, &p.file, width, height)?;
+                let (kx, ky) = (width as f32 / m.canvas.width as f32, height as f32 / m.canvas.height as f32);
+                let landmarks: Vec<[f32; 3]> = p.landmarks.iter().map(|q| [q[0] * kx, q[1] * ky, q[2] * kx]).collect();
+                let rig = PhotoRig::new(image, &landmarks).ok_or_else(|| Error::Invalid {
+                    avatar: m.id.clone(),
+                    problems: vec!["photo.landmarks: 468 points are required".into()],
+                })?;
+                Some(Box::new(rig))
+            }
+            None => None,
+        };
         Ok(Rig {
             id: m.id.clone(),
             scale,
-            width: ((m.canvas.width as f32 * scale).round() as u32).max(1),
-            height: ((m.canvas.height as f32 * scale).round() as u32).max(1),
+            width,
+            height,
+            photo,
+            head: bone_names.iter().position(|n| n == "head"),
             bones,
             bone_names,
             parts,
@@ -190,6 +224,16 @@ impl Rig {
     /// The name of bone `i` ("" past the end).
     pub fn bone_name(&self, i: usize) -> &str {
         self.bone_names.get(i).map_or("", String::as_str)
+    }
+
+    /// Whether this is a photo avatar (drawn by warping its photo).
+    pub fn is_photo(&self) -> bool {
+        self.photo.is_some()
+    }
+
+    /// A photo avatar's warp, if this is one.
+    pub fn photo(&self) -> Option<&PhotoRig> {
+        self.photo.as_deref()
     }
 
     /// Number of bones (the length of a pose).
@@ -255,6 +299,11 @@ impl Rig {
     /// whose steps are equal draw the same pixels, and a step only touches pixels inside [`Rig::bounds`]: the
     /// caller can redraw only what changed between frames.
     pub fn plan(&self, state: &FrameState, x: f32, y: f32) -> Vec<DrawStep> {
+        if let Some(photo) = &self.photo {
+            let face = FacePose::of(state, self.head, self.scale * photo.motion_scale());
+            let transform = Transform::from_translate(x.round(), y.round());
+            return vec![DrawStep { layers: Vec::new(), transform, face: Some(face) }];
+        }
         let world = self.world(&state.pose);
         let origin = Transform::from_translate(x, y);
         let current = FaceKey { eyes: state.eyes, mouth: mouth_key(state.mouth.0), emotion: state.emotion };
@@ -276,13 +325,13 @@ impl Rig {
                 // Unturned, unscaled parts (most of them, most of the time) are blended at the nearest whole pixel.
                 let at = Transform::from_translate(t.tx.round(), t.ty.round());
                 for (id, opacity) in layers {
-                    steps.push(DrawStep { layers: vec![(id, opacity)], transform: at });
+                    steps.push(DrawStep { layers: vec![(id, opacity)], transform: at, face: None });
                 }
             } else if layers.len() > 1 {
-                steps.push(DrawStep { layers, transform: t });
+                steps.push(DrawStep { layers, transform: t, face: None });
             } else {
                 for (id, opacity) in layers {
-                    steps.push(DrawStep { layers: vec![(id, opacity)], transform: t });
+                    steps.push(DrawStep { layers: vec![(id, opacity)], transform: t, face: None });
                 }
             }
             i = j;
@@ -292,6 +341,9 @@ impl Rig {
 
     /// The pixels a step may touch, `(x0, y0, x1, y1)` with `x1`, `y1` exclusive, in canvas pixels (not clipped).
     pub fn bounds(&self, step: &DrawStep) -> (i32, i32, i32, i32) {
+        if step.face.is_some() {
+            return map_box((0, 0, self.width as i32, self.height as i32), &step.transform);
+        }
         map_box(self.union_rect(&step.layers), &step.transform)
     }
 
@@ -299,6 +351,13 @@ impl Rig {
     /// a stack changed and the stack did not move, just those sprites' places.
     pub fn changed_bounds(&self, a: &DrawStep, b: &DrawStep, out: &mut Vec<(i32, i32, i32, i32)>) {
         if a == b {
+            return;
+        }
+        if let (Some(photo), true, true) =
+            (&self.photo, a.face.is_some() && b.face.is_some(), a.transform == b.transform)
+        {
+            // Only the warped region of a photo changes.
+            out.push(map_box(photo.region, &a.transform));
             return;
         }
         if a.transform != b.transform || a.layers.len() != b.layers.len() {
@@ -345,6 +404,15 @@ impl Rig {
         for (k, step) in steps.iter().enumerate() {
             let (x0, y0, x1, y1) = self.bounds(step);
             if x1 <= offset.0 || y1 <= offset.1 || x0 >= offset.0 + w || y0 >= offset.1 + h {
+                continue;
+            }
+            if let (Some(photo), Some(face)) = (&self.photo, &step.face) {
+                let (tx, ty) = (step.transform.tx as i32, step.transform.ty as i32);
+                blend_over(canvas, &photo.image, tx - offset.0, ty - offset.1);
+                if let Some(warped) = cache.warped(photo, face) {
+                    let (rx, ry, _, _) = photo.region;
+                    blend_over(canvas, warped, tx + rx - offset.0, ty + ry - offset.1);
+                }
                 continue;
             }
             if let [(id, opacity)] = step.layers[..] {
@@ -445,6 +513,8 @@ pub struct DrawCache {
     stacks: Vec<(Vec<(usize, f32)>, Placed)>,
     sampled: Vec<Option<(DrawStep, Placed)>>,
     frame: Option<(i32, i32)>,
+    /// A photo avatar's warped region by pose (the most recently used).
+    warped: Vec<(FacePose, Pixmap)>,
 }
 
 impl DrawCache {
@@ -488,10 +558,31 @@ impl DrawCache {
         self.sampled[k].as_ref().map(|(_, (pm, x, y))| (pm, *x, *y))
     }
 
+    /// A photo's warped region for a pose (warped now unless it was recently); `None` at rest (the photo itself).
+    fn warped(&mut self, photo: &PhotoRig, pose: &FacePose) -> Option<&Pixmap> {
+        if pose.is_rest() {
+            return None;
+        }
+        if let Some(i) = self.warped.iter().position(|e| e.0 == *pose) {
+            let e = self.warped.remove(i);
+            self.warped.push(e);
+        } else {
+            let (x0, y0, x1, y1) = photo.region;
+            let mut out = Pixmap::new((x1 - x0).max(1) as u32, (y1 - y0).max(1) as u32)?;
+            photo.warp(pose, &mut out);
+            if self.warped.len() >= Self::STACKS {
+                self.warped.remove(0);
+            }
+            self.warped.push((*pose, out));
+        }
+        self.warped.last().map(|e| &e.1)
+    }
+
     /// Forgets everything (before drawing another rig).
     pub fn clear(&mut self) {
         self.stacks.clear();
         self.sampled.clear();
+        self.warped.clear();
     }
 }
 
@@ -528,6 +619,8 @@ pub struct DrawStep {
     layers: Vec<(usize, f32)>,
     /// Sprite (rest) coordinates to canvas pixels; a pure translation is rounded to whole pixels.
     transform: Transform,
+    /// A photo avatar's pose (the step draws the photo, warped).
+    face: Option<FacePose>,
 }
 
 #[derive(Debug, Clone, Copy)]

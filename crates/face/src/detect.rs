@@ -82,7 +82,7 @@ pub fn decode(p: Picture<'_>, regressors: &[f32], scores: &[f32]) -> Vec<Detecti
     for (i, (ax, ay)) in anchors().into_iter().enumerate() {
         let (Some(r), Some(&logit)) = (regressors.get(i * 16..i * 16 + 16), scores.get(i)) else { break };
         let score = 1.0 / (1.0 + (-logit.clamp(-100.0, 100.0)).exp());
-        if !(score >= MIN_SCORE) {
+        if score.is_nan() || score < MIN_SCORE {
             continue;
         }
         let s = SIDE as f32;

@@ -50,7 +50,11 @@ impl<'a> Picture<'a> {
     /// A picture over `rgba`, checked against its size.
     pub fn new(width: u32, height: u32, rgba: &'a [u8]) -> Result<Picture<'a>> {
         if width == 0 || height == 0 || rgba.len() != width as usize * height as usize * 4 {
-            return Err(Error::Picture(format!("{width}x{height} pixels need {} bytes, got {}", width * height * 4, rgba.len())));
+            return Err(Error::Picture(format!(
+                "{width}x{height} pixels need {} bytes, got {}",
+                width * height * 4,
+                rgba.len()
+            )));
         }
         Ok(Picture { width, height, rgba })
     }
@@ -141,7 +145,7 @@ impl FaceModels {
         };
         Ok(Face {
             detection: detection.clone(),
-            landmarks: roi.to_picture(points),
+            landmarks: roi.landmarks_in_picture(points),
             presence: 1.0 / (1.0 + (-logit.clamp(-80.0, 80.0)).exp()),
             size: roi.size,
         })
@@ -163,8 +167,5 @@ fn run(plan: &Plan, model: &'static str, input: Vec<f32>, side: usize) -> Result
     let fail = |e: TractError| Error::Run { model, message: format!("{e:#}") };
     let tensor = Tensor::from_shape(&[1, 3, side, side], &input).map_err(fail)?;
     let outputs = plan.run(tvec!(tensor.into())).map_err(fail)?;
-    outputs
-        .iter()
-        .map(|t| t.to_plain_array_view::<f32>().map(|v| v.iter().copied().collect()).map_err(fail))
-        .collect()
+    outputs.iter().map(|t| t.to_plain_array_view::<f32>().map(|v| v.iter().copied().collect()).map_err(fail)).collect()
 }

@@ -77,7 +77,7 @@ impl Roi {
     }
 
     /// The model's 468 x (x, y, z) in crop pixels, mapped to the picture.
-    pub fn to_picture(&self, points: &[f32]) -> Vec<[f32; 3]> {
+    pub fn landmarks_in_picture(&self, points: &[f32]) -> Vec<[f32; 3]> {
         let sq = self.square();
         points
             .chunks_exact(3)

@@ -14,7 +14,7 @@ pub struct Square {
 
 impl Square {
     /// The picture point under input coordinate `(u, v)`, both in `0..n` (pixel centres at `i + 0.5`).
-    pub fn to_picture(&self, n: usize, u: f32, v: f32) -> (f32, f32) {
+    pub fn to_picture(self, n: usize, u: f32, v: f32) -> (f32, f32) {
         let (s, c) = self.angle.sin_cos();
         let (du, dv) = ((u / n as f32 - 0.5) * self.side, (v / n as f32 - 0.5) * self.side);
         (self.cx + c * du - s * dv, self.cy + s * du + c * dv)
@@ -22,7 +22,7 @@ impl Square {
 
     /// The square resampled to `n` x `n`, each channel mapped by `scale * px + offset`. A downscaled picture is
     /// averaged over several bilinear samples per pixel (so it does not alias); outside the picture is black.
-    pub fn read(&self, picture: Picture<'_>, n: usize, scale: f32, offset: f32) -> Vec<f32> {
+    pub fn read(self, picture: Picture<'_>, n: usize, scale: f32, offset: f32) -> Vec<f32> {
         let sub = ((self.side / n as f32).ceil() as usize).clamp(1, 6);
         let mut out = vec![0.0f32; 3 * n * n];
         let inv = 1.0 / (sub * sub) as f32;

@@ -308,10 +308,12 @@ impl VideoReader {
             self.alpha = true;
         }
         if self.scaler.is_none() {
-            self.scaler = Some(ff(
+            let mut scaler = ff(
                 "creating a scaler",
                 scaling::Context::get(decoded.format(), w, h, Pixel::RGBA, w, h, scaling::Flags::BILINEAR),
-            )?);
+            )?;
+            set_colorspace(&mut scaler, decoded);
+            self.scaler = Some(scaler);
         }
         let mut rgba = frame::Video::empty();
         if let Some(s) = self.scaler.as_mut() {
@@ -327,5 +329,32 @@ impl VideoReader {
         let (num, den) = self.time_base;
         let pts_ms = if den == 0 { 0 } else { (pts as i128 * num as i128 * 1000 / den as i128) as i64 };
         Ok(RgbaFrame { width: w, height: h, data, pts_ms })
+    }
+}
+
+/// Makes the scaler read YUV with the matrix and range the frame declares (BT.709 when unspecified at 720 lines
+/// or more, as FFmpeg's players assume; BT.601 below), instead of swscale's default of BT.601 limited range.
+fn set_colorspace(scaler: &mut scaling::Context, frame: &frame::Video) {
+    use ffmpeg_next::color::{Range, Space};
+    use ffmpeg_next::ffi;
+    let space = match frame.color_space() {
+        Space::BT709 => ffi::SWS_CS_ITU709,
+        Space::BT2020NCL | Space::BT2020CL => ffi::SWS_CS_BT2020,
+        Space::Unspecified if frame.height() >= 720 => ffi::SWS_CS_ITU709,
+        _ => ffi::SWS_CS_DEFAULT,
+    };
+    let full_range = i32::from(frame.color_range() == Range::JPEG || frame.format() == Pixel::YUVJ420P);
+    // SAFETY: the context pointer is valid for the scaler's life; the coefficient tables are static FFmpeg data.
+    unsafe {
+        ffi::sws_setColorspaceDetails(
+            scaler.as_mut_ptr(),
+            ffi::sws_getCoefficients(space),
+            full_range,
+            ffi::sws_getCoefficients(ffi::SWS_CS_DEFAULT),
+            1,
+            0,
+            1 << 16,
+            1 << 16,
+        );
     }
 }

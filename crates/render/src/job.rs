@@ -501,6 +501,24 @@ impl Prepared {
         }
     }
 
+    /// The avatar's state in frame `index` (what its motion planned: pose, eyes, mouth shape, emotion).
+    pub fn avatar_state(&self, index: usize) -> Option<doppel_avatar::FrameState> {
+        self.frame_parts(index).map(|f| f.state)
+    }
+
+    /// Draws frame `index` with the avatar at rest (mouth shape X, eyes open, no emotion, no motion): what a
+    /// photo avatar's frames must match outside the parts that move.
+    pub fn draw_frame_at_rest(&self, index: usize, canvas: &mut Pixmap) {
+        if let Some(f) = self.frame_parts(index) {
+            let rest = doppel_avatar::FrameState {
+                pose: vec![Default::default(); f.rig.bone_count()],
+                emotion_mix: 1.0,
+                ..Default::default()
+            };
+            f.stage.frame(canvas, f.scene_ms, f.rig, &rest, f.at, f.subtitle);
+        }
+    }
+
     /// A painter that draws the frames one after the other as patches of what changed (see [`Painter`]).
     pub fn painter(&self) -> Painter<'_> {
         Painter::new(self)
@@ -674,6 +692,18 @@ fn resolve_look(
     // Default placement: the avatar fits the layout height, centred, standing on the bottom edge.
     let fit = (g.layout_h / canvas.height as f32).min(g.layout_w / canvas.width as f32);
     let mut human = ((g.layout_w - canvas.width as f32 * fit) / 2.0, g.layout_h - canvas.height as f32 * fit, fit);
+    if let Some(photo) = &avatar.manifest.photo {
+        // A photo covers the frame (as far as the rig's largest scale allows), the face centred across and the
+        // picture's top at the top.
+        let cover =
+            (g.layout_h / canvas.height as f32).max(g.layout_w / canvas.width as f32).min(4.0 / g.scale.max(1e-3));
+        let face_x = photo.landmarks.iter().map(|p| p[0]).sum::<f32>() / photo.landmarks.len().max(1) as f32;
+        let w = canvas.width as f32 * cover;
+        let x = (g.layout_w / 2.0 - face_x * cover).clamp((g.layout_w - w).min(0.0), 0.0f32.max(g.layout_w - w));
+        let h = canvas.height as f32 * cover;
+        let y = if h >= g.layout_h { 0.0 } else { (g.layout_h - h) / 2.0 };
+        human = (if w < g.layout_w { (g.layout_w - w) / 2.0 } else { x }, y, cover);
+    }
     let mut human_index = i64::MIN;
     let mut layers: Vec<(i64, usize, Layer)> = Vec::new();
     let mut videos: Vec<VideoSound> = Vec::new();

@@ -11,6 +11,7 @@ mod audio;
 mod compose;
 mod job;
 pub mod painter;
+pub mod photo;
 pub mod recording;
 pub mod subtitles;
 pub mod text;

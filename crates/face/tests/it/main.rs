@@ -11,7 +11,10 @@ fn models_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models")))
 }
 
-fn setup() -> Option<(FaceModels, (u32, u32, Vec<u8>))> {
+/// A decoded picture: width, height, straight RGBA.
+type Rgba = (u32, u32, Vec<u8>);
+
+fn setup() -> Option<(FaceModels, Rgba)> {
     let dir = models_dir();
     let photo = dir.join("astronaut.png");
     match (FaceModels::load(&dir), photo.is_file()) {
@@ -48,7 +51,12 @@ fn finds_the_astronauts_face_and_mesh() {
     }
     assert_eq!(a.problem(), None);
     let (l, r) = mesh::eye_openness(&face.landmarks);
-    eprintln!("size {} eyes {l:.3} {r:.3} yaw {:.1} mouth {:.3}", face.size, mesh::yaw_degrees(&face.landmarks), mesh::mouth_opening(&face.landmarks));
+    eprintln!(
+        "size {} eyes {l:.3} {r:.3} yaw {:.1} mouth {:.3}",
+        face.size,
+        mesh::yaw_degrees(&face.landmarks),
+        mesh::mouth_opening(&face.landmarks)
+    );
 }
 
 #[test]

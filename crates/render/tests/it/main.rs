@@ -2,6 +2,7 @@
 
 mod golden;
 mod lipsync;
+mod photo;
 mod recording;
 mod render;
 mod subtitles;
