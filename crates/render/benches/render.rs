@@ -5,6 +5,9 @@
 //! percent from one minute to the next). Also reported: drawing alone (patches painted and converted, nothing
 //! encoded), per frame.
 //!
+//! With the face models and the astronaut photo (`scripts/face-models.sh --test`) a third case renders the photo
+//! avatar at 720x1280 (the same words, without gestures).
+//!
 //! `make bench` or `cargo bench -p doppel-render --bench render`; prints a Markdown table.
 
 use std::path::Path;
@@ -83,19 +86,30 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("doppel-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let tts = EspeakTts::new();
-    println!("| size | video | prepare (speech, motion, assets) | render (draw + convert + encode) | render fps | encode-only floor | floor fps | ratio render/floor | real time | drawing alone |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
-    for (w, h) in [(1080u32, 1920u32), (720, 1280)] {
+    let photo = photo_avatar();
+    println!("| avatar | size | video | prepare (speech, motion, assets) | render (draw + convert + encode) | render fps | encode-only floor | floor fps | ratio render/floor | real time | drawing alone |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut cases = vec![("anna", 1080u32, 1920u32), ("anna", 720, 1280)];
+    match &photo {
+        Some(_) => cases.push(("astronaut", 720, 1280)),
+        None => eprintln!(
+            "no photo avatar case: the face models or astronaut.png are missing (scripts/face-models.sh --test)"
+        ),
+    }
+    for (avatar, w, h) in cases {
+        // The photo avatar has no gestures but a nod: its script is the same words without the other actions.
+        let text = if avatar == "anna" { TEXT.to_string() } else { without_actions(TEXT) };
         let script = doppel_script::parse_script_value(serde_json::json!({
-            "model_asset_id": "anna",
+            "model_asset_id": avatar,
             "video_config": { "codec": "H264", "width": w, "height": h, "is_subtitle_enable": true },
             "shoot_scripts": [{ "sequence_no": 0, "shoot_script": {
-                "text_config": { "text": TEXT },
+                "text_config": { "text": text },
                 "background_config": [{ "background_type": "COLOR", "background_color_config": "#DDE6F0" }] } }]
         }))
         .expect("script");
-        let out = dir.join(format!("render-{w}x{h}.mp4"));
+        let out = dir.join(format!("render-{avatar}-{w}x{h}.mp4"));
         let mut opts = RenderOptions::new(&tts);
+        opts.avatars = photo.iter().cloned().collect();
         let t = Instant::now();
         let prepared = prepare(&script, &out, &opts).expect("prepare");
         let prep_s = t.elapsed().as_secs_f64();
@@ -117,7 +131,7 @@ fn main() {
             frames.push(to_yuv(&f.data, f.width, f.height));
         }
         let enc_opts = EncodeOptions { width: w, height: h, codec: VideoCodec::H264, ..EncodeOptions::default() };
-        let floor_out = dir.join(format!("floor-{w}x{h}.mp4"));
+        let floor_out = dir.join(format!("floor-{avatar}-{w}x{h}.mp4"));
         let mut floor_s = encode_floor(&frames, prepared.audio(), &enc_opts, &floor_out);
         let t = Instant::now();
         prepared.encode(&out, &mut opts).expect("render");
@@ -125,7 +139,7 @@ fn main() {
         floor_s = floor_s.min(encode_floor(&frames, prepared.audio(), &enc_opts, &floor_out));
         let n = report.frames as f64;
         println!(
-            "| {w}x{h} | {:.1} s, {} frames | {:.2} s | {:.2} s | {:.1} | {:.2} s | {:.1} | {:.2}x | {:.2}x | {:.2} ms a frame |",
+            "| {avatar} | {w}x{h} | {:.1} s, {} frames | {:.2} s | {:.2} s | {:.1} | {:.2} s | {:.1} | {:.2}x | {:.2}x | {:.2} ms a frame |",
             report.duration_ms as f64 / 1000.0,
             report.frames,
             prep_s,
@@ -139,4 +153,29 @@ fn main() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The astronaut test photo as a photo avatar, when the face models and the photo are in `models/` (or
+/// `DOPPEL_MODELS_DIR`).
+fn photo_avatar() -> Option<doppel_avatar::Avatar> {
+    let dir = std::env::var_os("DOPPEL_MODELS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models")));
+    let models = doppel_face::FaceModels::load(&dir).ok()?;
+    let img = doppel_media::image::read_image(&dir.join("astronaut.png")).ok()?;
+    let made =
+        doppel_render::photo::photo_avatar(&models, "astronaut", "Astronaut", (img.width, img.height), &img.data);
+    Some(made.expect("the astronaut passes the photo check").avatar)
+}
+
+/// The text without its `<insert-action …/>` tags.
+fn without_actions(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("<insert-action") {
+        out.push_str(&rest[..i]);
+        rest = rest[i..].find("/>").map_or("", |j| &rest[i + j + 2..]);
+    }
+    out.push_str(rest);
+    out
 }

@@ -366,8 +366,51 @@ async fn show_human(State(state): State<AppState>, caller: Caller, Path(id): Pat
     Ok(Json(h.to_json(&state, now_secs())))
 }
 
+/// `POST /digital-humans`: an avatar package (zip), a photo (uploaded picture), or JSON
+/// `{"image_asset_id": "…", "name": "…"}` naming an IMAGE asset. A photo is checked and becomes a photo avatar.
 async fn import_human(State(state): State<AppState>, caller: Caller, req: Request) -> ApiResult<Response> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    if is_json {
+        let body = json_body(req).await?;
+        let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+        let asset_id = field("image_asset_id").ok_or_else(|| {
+            ApiError::bad_request("invalid_parameter", "image_asset_id: required (an IMAGE asset's id)")
+        })?;
+        let asset = state.db.asset(&caller.project_id, asset_id).await?.ok_or_else(|| {
+            ApiError::bad_request("invalid_parameter", format!("image_asset_id: asset {asset_id:?} does not exist"))
+        })?;
+        if asset.asset_type != "IMAGE" {
+            return Err(ApiError::bad_request(
+                "invalid_parameter",
+                format!("image_asset_id: asset {asset_id:?} is {}, not IMAGE", asset.asset_type),
+            ));
+        }
+        let name = field("name").map(str::to_string).unwrap_or_else(|| stem(&asset.name));
+        check_len("name", &name, 256)?;
+        let bytes = state.blobs.get(&asset.blob_key).await?;
+        let human = crate::photo::create_human(
+            &state,
+            &caller.project_id,
+            "image_asset_id",
+            &name,
+            bytes,
+            json!({"source_asset_id": asset.id}),
+        )
+        .await?;
+        return Ok((StatusCode::CREATED, Json(Human::Private(human).to_json(&state, now_secs()))).into_response());
+    }
     let upload = read_upload(req, state.config.max_upload_bytes).await?;
+    if crate::photo::looks_like_image(&upload.bytes) {
+        let name = upload.name.as_deref().map(stem).unwrap_or_else(|| "photo".to_string());
+        check_len("name", &name, 256)?;
+        let human =
+            crate::photo::create_human(&state, &caller.project_id, "file", &name, upload.bytes, json!({})).await?;
+        return Ok((StatusCode::CREATED, Json(Human::Private(human).to_json(&state, now_secs()))).into_response());
+    }
     let bytes = upload.bytes.clone();
     let avatar = tokio::task::spawn_blocking(move || doppel_avatar::Avatar::from_zip("package", &bytes))
         .await
@@ -388,6 +431,22 @@ async fn import_human(State(state): State<AppState>, caller: Caller, req: Reques
     info["package_id"] = json!(avatar.manifest.id);
     let human = state.db.create_human(&id, &caller.project_id, &asset.id, &info).await?;
     Ok((StatusCode::CREATED, Json(Human::Private(human).to_json(&state, now_secs()))).into_response())
+}
+
+/// A file name without its extension.
+fn stem(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    match base.rfind('.') {
+        Some(i) if i > 0 => base[..i].to_string(),
+        _ => base.to_string(),
+    }
+}
+
+fn check_len(field: &str, v: &str, max: usize) -> ApiResult<()> {
+    if v.chars().count() > max {
+        return Err(ApiError::bad_request("invalid_parameter", format!("{field}: longer than {max} characters")));
+    }
+    Ok(())
 }
 
 async fn delete_human(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {

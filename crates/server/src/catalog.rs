@@ -58,7 +58,7 @@ impl Human {
             "id": id,
             "name": info["name"],
             "description": info["description"],
-            "type": "2DAvatar",
+            "type": if info["photo"].as_bool() == Some(true) { "PHOTO" } else { "2DAvatar" },
             "is_public": matches!(self, Human::Builtin(_)),
             "avatar_url": state.signer.url(&format!("humans/{id}/thumbnail.jpg"), now_secs),
             "portrait": h > w,
@@ -84,6 +84,7 @@ pub fn info_of(a: &Avatar) -> Value {
         "default_voice": i.default_voice,
         "emotions": i.emotions,
         "actions": i.actions,
+        "photo": a.is_photo(),
     })
 }
 

@@ -41,6 +41,9 @@ pub struct Config {
     pub blob: BlobConfig,
     /// Text-to-speech engines besides the built-in espeak-ng voices.
     pub tts: TtsConfig,
+    /// Where the face models for photo avatars are (`scripts/face-models.sh` makes them); without them photo
+    /// avatars cannot be created, and everything else works.
+    pub models_dir: PathBuf,
 }
 
 /// The `[tts]` section: HTTP engines (`[[tts.http]]`, OpenAI-compatible speech servers) whose voices join the
@@ -67,6 +70,7 @@ impl Default for Config {
             fetch: FetchPolicy::default(),
             blob: BlobConfig::default(),
             tts: TtsConfig::default(),
+            models_dir: PathBuf::from("models"),
         }
     }
 }
@@ -113,6 +117,9 @@ impl Config {
         }
         if let Some(v) = get("DOPPEL_FETCH_ALLOW_PRIVATE") {
             self.fetch.allow_private = parse("DOPPEL_FETCH_ALLOW_PRIVATE", &v)?;
+        }
+        if let Some(v) = get("DOPPEL_MODELS_DIR") {
+            self.models_dir = PathBuf::from(v);
         }
         if let Some(v) = get("DOPPEL_X264_PRESET") {
             self.x264_preset = v;

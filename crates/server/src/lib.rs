@@ -23,6 +23,7 @@ pub mod error;
 pub mod fetch;
 pub mod files;
 pub mod openapi;
+pub mod photo;
 pub mod resolve;
 pub mod signing;
 pub mod worker;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub queue_notify: Arc<tokio::sync::Notify>,
     /// Serializes generation of cached previews (one render per file).
     pub preview_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The face models photo avatars need, or why they are not available.
+    pub faces: Arc<Result<doppel_face::FaceModels, String>>,
 }
 
 impl AppState {
@@ -67,6 +70,13 @@ impl AppState {
         let blobs = Blobs::from_config(&config.blob, &config.data_dir).context("opening the blob store")?;
         let key = db.setting_or_init("url_signing_key", || hex::encode(rand::random::<[u8; 32]>())).await?;
         let signer = UrlSigner::new(key.as_bytes(), base, config.signed_url_ttl_secs as i64);
+        let dir = config.models_dir.clone();
+        let faces = tokio::task::spawn_blocking(move || doppel_face::FaceModels::load(&dir).map_err(|e| e.to_string()))
+            .await
+            .context("loading the face models")?;
+        if let Err(e) = &faces {
+            eprintln!("doppel: photo avatars are off: {e}");
+        }
         Ok(AppState {
             db,
             blobs,
@@ -75,6 +85,7 @@ impl AppState {
             tts,
             queue_notify: Arc::new(tokio::sync::Notify::new()),
             preview_lock: Arc::new(tokio::sync::Mutex::new(())),
+            faces: Arc::new(faces),
         })
     }
 }

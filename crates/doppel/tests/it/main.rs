@@ -321,3 +321,4 @@ fn chromium_shows_a_transparent_webm_as_transparent() {
 mod dialect_ice;
 mod dialect_metastudio;
 mod dialect_zego;
+mod photo;

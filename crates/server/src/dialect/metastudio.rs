@@ -7,11 +7,19 @@
 //! | `POST /2d-digital-human-videos`                 | `create2_d_digital_human_video` | `{job_id}` |
 //! | `GET /2d-digital-human-videos/{job_id}`         | `show2_d_digital_human_video`   | seed 003's fields (1) |
 //! | `POST /2d-digital-human-videos/{job_id}/cancel` | `cancel2_d_digital_human_video` | `{}` |
+//! | `POST /photo-digital-human-videos`              | `create_photo_digital_human_video` | `{job_id}` (2) |
+//! | `GET /photo-digital-human-videos/{job_id}`      | `show_photo_digital_human_video` | as the 2D show |
+//! | `POST /photo-digital-human-videos/{job_id}/cancel` | `cancel_photo_digital_human_video` | `{}` |
+//! | `POST /photo-detection`                         | `create_photo_detection`        | `{job_id}` |
+//! | `GET /photo-detection/{job_id}`                 | `show_photo_detection`          | `{job_id, state, error_info, create_time}` |
 //! | `GET /digital-human-videos`                     | `list_digital_human_video`      | `{count, jobs}` (seed 004) |
 //! | `GET /digital-assets`                           | `list_assets`                   | `{count, assets}` |
 //! | `GET /digital-assets/{asset_id}`                | `show_asset`                    | `DigitalAssetInfo` |
 //!
 //! (1) `?show_script=true` adds the script's fields as the SDK's show response has them. Assets: [`assets`].
+//! (2) `human_image` is checked (see `doppel_face::Problem`) and becomes a photo digital human of the project; the
+//! job is a 2D video job of that avatar with job_type `PHOTO_DIGITAL_HUMAN_VIDEO`, at 720x1280 or 1080x1920
+//! (1280x720 or 1920x1080 for a landscape photo).
 //!
 //! Authentication: `Authorization: SDK-HMAC-SHA256 …` with `X-Sdk-Date` (an access key pair of the project; see
 //! [`sign`]), or `X-Auth-Token: <doppel API key>` in place of an IAM token. The path's `{project_id}` (and an
@@ -46,6 +54,11 @@ pub fn routes() -> Router<AppState> {
         .route("/{project_id}/2d-digital-human-videos", post(create_video))
         .route("/{project_id}/2d-digital-human-videos/{job_id}", get(show_video))
         .route("/{project_id}/2d-digital-human-videos/{job_id}/cancel", post(cancel_video))
+        .route("/{project_id}/photo-digital-human-videos", post(create_photo_video))
+        .route("/{project_id}/photo-digital-human-videos/{job_id}", get(show_video))
+        .route("/{project_id}/photo-digital-human-videos/{job_id}/cancel", post(cancel_video))
+        .route("/{project_id}/photo-detection", post(create_photo_detection))
+        .route("/{project_id}/photo-detection/{job_id}", get(show_photo_detection))
         .route("/{project_id}/digital-human-videos", get(list_videos))
         .route("/{project_id}/digital-assets", get(list_assets))
         .route("/{project_id}/digital-assets/{asset_id}", get(show_asset))
@@ -377,6 +390,191 @@ async fn show_asset(
     let req = Incoming::read(req).await?;
     let project = authenticate(&state, &req, &project_id).await?;
     Ok(Json(assets::show(&state, &project, &asset_id).await?).into_response())
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Photo digital humans
+
+/// Job type of photo digital human videos.
+const JOB_TYPE_PHOTO: &str = "PHOTO_DIGITAL_HUMAN_VIDEO";
+
+/// Decodes `human_image` (base64, optionally as a `data:` URL).
+fn human_image(body: &Value) -> MsResult<Bytes> {
+    use base64::Engine;
+    let raw = body
+        .get("human_image")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| MsError::bad_param("human_image: required (the photo, Base64-encoded)"))?;
+    let b64 = match raw.split_once(";base64,") {
+        Some((head, rest)) if head.starts_with("data:") => rest,
+        _ => raw,
+    };
+    let clean: String = b64.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(clean.as_bytes())
+        .map(Bytes::from)
+        .map_err(|e| MsError::bad_param(format!("human_image: not valid Base64 ({e})")))
+}
+
+/// The output size of a photo video: the portrait or landscape size of MetaStudio's list nearest the photo.
+fn photo_video_size(w: u64, h: u64) -> (u32, u32) {
+    let large = w.max(h) >= 1080;
+    match (h >= w, large) {
+        (true, true) => (1080, 1920),
+        (true, false) => (720, 1280),
+        (false, true) => (1920, 1080),
+        (false, false) => (1280, 720),
+    }
+}
+
+/// The 2D video script a photo video request becomes, for the photo digital human `human_id`.
+fn photo_script(body: &Value, human_id: &str, size: (u32, u32)) -> MsResult<Value> {
+    let scripts = body.get("shoot_scripts").and_then(Value::as_array).cloned().unwrap_or_default();
+    if scripts.len() != 1 {
+        return Err(MsError::bad_param(format!(
+            "shoot_scripts: a photo digital human video takes exactly one shoot script (got {})",
+            scripts.len()
+        )));
+    }
+    let shoot = scripts[0].get("shoot_script").cloned().unwrap_or(Value::Null);
+    if let Some(t) = shoot.get("script_type").and_then(Value::as_str) {
+        if !t.eq_ignore_ascii_case("TEXT") {
+            return Err(MsError::bad_param(format!(
+                "shoot_scripts[0].shoot_script.script_type: {t:?}; photo digital human videos are driven by TEXT only"
+            )));
+        }
+    }
+    let vc = body.get("video_config").cloned().unwrap_or(json!({}));
+    if let Some(c) = vc.get("codec").and_then(Value::as_str) {
+        if !c.eq_ignore_ascii_case("H264") {
+            return Err(MsError::bad_param(format!(
+                "video_config.codec: {c:?}; photo digital human videos are H264 only"
+            )));
+        }
+    }
+    let mut video = json!({"codec": "H264", "width": size.0, "height": size.1});
+    if let Some(b) = vc.get("bitrate") {
+        video["bitrate"] = b.clone();
+    }
+    let mut script = json!({
+        "model_asset_id": human_id,
+        "video_config": video,
+        "shoot_scripts": [{
+            "sequence_no": 0,
+            "shoot_script": {"script_type": "TEXT", "text_config": shoot.get("text_config").cloned().unwrap_or(Value::Null)}
+        }],
+    });
+    for k in ["voice_config", "output_asset_config", "background_music_config", "callback_config", "review_config"] {
+        if let Some(v) = body.get(k).filter(|v| !v.is_null()) {
+            script[k] = v.clone();
+        }
+    }
+    Ok(script)
+}
+
+async fn create_photo_video(
+    State(state): State<AppState>,
+    Path(project_id): Path<String>,
+    req: Request,
+) -> MsResult<Response> {
+    let req = Incoming::read(req).await?;
+    let project = authenticate(&state, &req, &project_id).await?;
+    let body: Value = serde_json::from_slice(&req.body).map_err(|e| {
+        MsError::bad_param(format!("body: invalid JSON at line {}, column {}: {e}", e.line(), e.column()))
+    })?;
+    let image = human_image(&body)?;
+    // The script is checked (with a built-in avatar standing in) before the photo is read, so a bad script
+    // leaves nothing behind.
+    photo_script(&body, "anna", (720, 1280))?;
+    let name = body
+        .pointer("/output_asset_config/asset_name")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or("photo digital human");
+    let human = crate::photo::create_human(
+        &state,
+        &project,
+        "human_image",
+        name,
+        image,
+        json!({"source": "photo-digital-human-videos"}),
+    )
+    .await?;
+    let size = photo_video_size(human.info["width"].as_u64().unwrap_or(0), human.info["height"].as_u64().unwrap_or(0));
+    let submitted = async {
+        let script = photo_script(&body, &human.id, size)?;
+        let checked = api::check_script(&state, &project, script.clone()).await?;
+        Ok::<_, MsError>(api::submit_job(&state, &project, JOB_TYPE_PHOTO, &script, &checked).await?)
+    }
+    .await;
+    match submitted {
+        Ok(job) => Ok(Json(json!({"job_id": job.id})).into_response()),
+        Err(e) => {
+            // The photo digital human made for this request goes with it.
+            if let Ok(Some(h)) = state.db.delete_human(&project, &human.id).await {
+                if let Ok(Some(a)) = state.db.delete_asset(&project, &h.package_asset_id).await {
+                    let _ = state.blobs.delete(&a.blob_key).await;
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+fn detection_key(project: &str, job_id: &str) -> String {
+    format!("projects/{project}/photo-detection/{job_id}.json")
+}
+
+/// `POST /photo-detection`: checks `human_image` at once; the result is kept and read back by job id.
+async fn create_photo_detection(
+    State(state): State<AppState>,
+    Path(project_id): Path<String>,
+    req: Request,
+) -> MsResult<Response> {
+    let req = Incoming::read(req).await?;
+    let project = authenticate(&state, &req, &project_id).await?;
+    let body: Value = serde_json::from_slice(&req.body).map_err(|e| {
+        MsError::bad_param(format!("body: invalid JSON at line {}, column {}: {e}", e.line(), e.column()))
+    })?;
+    let image = human_image(&body)?;
+    let (state_name, error_info) = match crate::photo::check(&state, "human_image", image).await {
+        Ok(_) => ("SUCCEED", Value::Null),
+        Err(e) if e.status == StatusCode::BAD_REQUEST => {
+            ("FAILED", json!({"error_code": "MSS.00000003", "error_msg": e.message}))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let job_id = doppel_store::new_id();
+    let record = json!({
+        "job_id": job_id,
+        "state": state_name,
+        "error_info": error_info,
+        "create_time": crate::iso_time(doppel_store::now_ms()),
+    });
+    state
+        .blobs
+        .put(&detection_key(&project, &job_id), Bytes::from(record.to_string()))
+        .await
+        .map_err(MsError::internal)?;
+    Ok(Json(json!({"job_id": job_id})).into_response())
+}
+
+async fn show_photo_detection(
+    State(state): State<AppState>,
+    Path((project_id, job_id)): Path<(String, String)>,
+    req: Request,
+) -> MsResult<Response> {
+    let req = Incoming::read(req).await?;
+    let project = authenticate(&state, &req, &project_id).await?;
+    let missing = || MsError::not_found(format!("photo detection job {job_id:?} does not exist"));
+    if job_id.is_empty() || !job_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(missing());
+    }
+    let bytes = state.blobs.get(&detection_key(&project, &job_id)).await.map_err(|_| missing())?;
+    let record: Value = serde_json::from_slice(&bytes).map_err(MsError::internal)?;
+    Ok(Json(record).into_response())
 }
 
 #[cfg(test)]
