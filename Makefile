@@ -2,7 +2,8 @@
 #   make run    installs what is missing, builds doppel, renders a sample video and runs the server on its
 #               embedded default (LISTEN=127.0.0.1:8080, DATA_DIR=doppel-data)
 #   make test   installs what is missing, starts what the tests need (PostgreSQL, an S3 server, a Python venv
-#               with the vendor SDKs) and runs every check (format, lints, tests, fuzzing)
+#               with the vendor SDKs, the face models and test photo) and runs every check (format, lints, tests,
+#               fuzzing)
 # Other targets: build, bench, bench-api, fuzz, clean.
 
 SHELL := /bin/bash
@@ -25,6 +26,7 @@ build: deps
 	$(CARGO) build --release --locked -p doppel
 
 run: build
+	@scripts/face-models.sh >/dev/null || echo "make run: the face models could not be set up; photo avatars stay off"
 	@mkdir -p $(OUT)
 	./target/release/doppel render examples/hello-portrait.json -o $(OUT)/hello.mp4 \
 	  --cover $(OUT)/hello.jpg --subtitles $(OUT)/hello.srt
@@ -37,17 +39,19 @@ run: build
 test: test-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
-	DOPPEL_TEST_DATABASE_URL=$$(scripts/test-postgres.sh) && export DOPPEL_TEST_DATABASE_URL DOPPEL_REQUIRE_POSTGRES=1 && \
+	DOPPEL_MODELS_DIR=$$(scripts/face-models.sh --test) && export DOPPEL_MODELS_DIR DOPPEL_REQUIRE_MODELS=1 && \
+	  DOPPEL_TEST_DATABASE_URL=$$(scripts/test-postgres.sh) && export DOPPEL_TEST_DATABASE_URL DOPPEL_REQUIRE_POSTGRES=1 && \
 	  DOPPEL_TEST_VENV=$$(scripts/test-venv.sh) && export DOPPEL_TEST_VENV DOPPEL_REQUIRE_SDK=1 && \
 	  DOPPEL_TEST_S3_ENDPOINT=$$(scripts/test-s3.sh) && export DOPPEL_TEST_S3_ENDPOINT DOPPEL_REQUIRE_S3=1 && \
 	  $(CARGO) test --workspace --locked
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 bench: deps
+	DOPPEL_MODELS_DIR=$$(scripts/face-models.sh --test) && export DOPPEL_MODELS_DIR && \
+	  $(CARGO) bench --locked -p doppel-render --bench render
 	$(CARGO) bench --locked -p doppel-speech --bench speech
 	$(CARGO) bench --locked -p doppel-speech --bench lipsync
 	$(CARGO) run --release --locked -p doppel -- lipsync-eval --all-voices
-	$(CARGO) bench --locked -p doppel-render --bench render
 
 bench-api: deps
 	scripts/bench-api.sh

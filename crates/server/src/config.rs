@@ -167,6 +167,7 @@ mod tests {
         assert_eq!(c.job_lease_secs, d.job_lease_secs);
         assert_eq!(c.job_max_attempts, d.job_max_attempts);
         assert_eq!(c.x264_preset, d.x264_preset);
+        assert_eq!(c.models_dir, d.models_dir);
         assert_eq!(c.fetch.allow_private, d.fetch.allow_private);
         assert_eq!(c.fetch.max_bytes, d.fetch.max_bytes);
         assert_eq!(c.fetch.timeout_secs, d.fetch.timeout_secs);

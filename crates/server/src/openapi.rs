@@ -418,8 +418,10 @@ fn human_paths() -> Map<String, Value> {
             "importDigitalHuman",
             "Import a digital human",
             "Imports an avatar package (a zip; see `docs/avatar-format.md`) as a digital human private to the \
-             project. The package is kept as a HUMAN_MODEL_2D asset; the new digital human's `id` is what a \
-             script's `model_asset_id` names.",
+             project, or makes a photo avatar from a picture (PNG, JPEG, WebP, BMP, GIF as the body) or from JSON \
+             `{\"image_asset_id\", \"name\"}` naming an IMAGE asset (see `docs/photo-avatars.md`; a photo that \
+             fails the check answers 400 `invalid_photo` naming the problem). The package is kept as a \
+             HUMAN_MODEL_2D asset; the new digital human's `id` is what a script's `model_asset_id` names.",
             vec![query_param(
                 "name",
                 "Name of the package asset (default the multipart file name, else `avatar.zip`).",
