@@ -119,6 +119,8 @@ pub struct Analysis {
     pub detections: Vec<Detection>,
     /// The largest face with its mesh (`None` when no face was found, or the mesh model saw none there).
     pub face: Option<Face>,
+    /// That face's eyes as the iris model reads them (`None` without the iris model).
+    pub eyes: Option<Eyes>,
 }
 
 impl Analysis {
@@ -205,7 +207,11 @@ impl FaceModels {
             Some(d) => Some(self.landmarks(picture, d)?).filter(|f| f.presence >= 0.5),
             None => None,
         };
-        Ok(Analysis { detections, face })
+        let eyes = match &face {
+            Some(f) => self.eyes(picture, f)?,
+            None => None,
+        };
+        Ok(Analysis { detections, face, eyes })
     }
 }
 

@@ -157,7 +157,11 @@ pub fn yaw_degrees(l: &[[f32; 3]]) -> f32 {
 
 /// Limits of the photo check.
 pub const MIN_FACE_PX: f32 = 128.0;
-pub const MIN_EYE_OPENNESS: f32 = 0.12;
+/// Eyes are closed under this openness (lid distance over eye width) as the iris model reads them (an open eye
+/// reads about 0.4, a closed one about 0.2). The face mesh's own eyelid points barely move with the lids; without
+/// the iris model the check uses them with [`MIN_EYE_OPENNESS_MESH`].
+pub const MIN_EYE_OPENNESS: f32 = 0.25;
+pub const MIN_EYE_OPENNESS_MESH: f32 = 0.12;
 pub const MAX_YAW_DEGREES: f32 = 30.0;
 /// A second face counts when it is at least this fraction of the largest face's size.
 pub const OTHER_FACE_FRACTION: f32 = 0.5;
@@ -201,9 +205,12 @@ pub fn check(a: &Analysis) -> Option<Problem> {
     if face.size < MIN_FACE_PX {
         return Some(Problem::FaceTooSmall { size_px: face.size, min_px: MIN_FACE_PX });
     }
-    let (l, r) = eye_openness(&face.landmarks);
-    if l.max(r) < MIN_EYE_OPENNESS {
-        return Some(Problem::EyesClosed { openness: l.max(r), min: MIN_EYE_OPENNESS });
+    let ((l, r), min) = match &a.eyes {
+        Some(eyes) => (eyes.openness(), MIN_EYE_OPENNESS),
+        None => (eye_openness(&face.landmarks), MIN_EYE_OPENNESS_MESH),
+    };
+    if l.max(r) < min {
+        return Some(Problem::EyesClosed { openness: l.max(r), min });
     }
     let yaw = yaw_degrees(&face.landmarks);
     if yaw.abs() > MAX_YAW_DEGREES {

@@ -78,6 +78,27 @@ fn the_photo_mesh_never_turns_a_triangle_over() {
     }
 }
 
+#[test]
+fn a_photo_with_closed_eyes_is_refused() {
+    let Some((models, photo)) = astronaut() else { return };
+    // The astronaut with her eyes closed, as the rig draws them.
+    let rig = photo.avatar.rasterize(1.0).expect("rig");
+    let state = FrameState {
+        pose: vec![doppel_avatar::BoneTransform::REST; rig.bone_count()],
+        eyes: EyeState::Closed,
+        emotion_mix: 1.0,
+        ..FrameState::default()
+    };
+    let mut canvas = tiny_skia::Pixmap::new(rig.width, rig.height).expect("canvas");
+    rig.draw(&state, &mut canvas.as_mut(), 0.0, 0.0);
+    match doppel_render::photo::check_photo(&models, rig.width, rig.height, canvas.data()) {
+        Err(doppel_render::photo::PhotoError::Problem(doppel_face::Problem::EyesClosed { openness, min })) => {
+            assert!(openness < min, "{openness} {min}")
+        }
+        other => panic!("expected EyesClosed, got {other:?}"),
+    }
+}
+
 /// Pearson correlation.
 fn pearson(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len() as f32;
