@@ -2,7 +2,7 @@
 # Drives a running doppel server's photo digital humans with Huawei Cloud's official MetaStudio SDK: photo
 # detection of a good photo (SUCCEED) and of a picture without a face (FAILED, NO_FACE), a photo digital human
 # video of the good photo (create -> show until SUCCEED, job_type PHOTO_DIGITAL_HUMAN_VIDEO -> the list filtered
-# by job_type), and the refusals: a photo without a face, two shoot scripts, a VP8 codec.
+# by job_type, a second one canceled), and the refusals: a photo without a face, two shoot scripts, a VP8 codec.
 #
 # Usage: metastudio_photo.py PORT ACCESS_KEY_ID ACCESS_KEY_SECRET PROJECT_ID PHOTO.png NO_FACE.png
 # Prints one line per check; exits 1 with a message on the first failure. DOPPEL_SDK_TIMEOUT (seconds, default
@@ -20,6 +20,7 @@ from huaweicloudsdkcore.auth.credentials import BasicCredentials  # noqa: E402
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException  # noqa: E402
 from huaweicloudsdkmetastudio.v1 import MetaStudioClient  # noqa: E402
 from huaweicloudsdkmetastudio.v1.model import (  # noqa: E402
+    CancelPhotoDigitalHumanVideoRequest,
     CreatePhotoDetectionReq,
     CreatePhotoDetectionRequest,
     CreatePhotoDigitalHumanVideoReq,
@@ -105,6 +106,12 @@ def main():
     listed = c.list_digital_human_video(ListDigitalHumanVideoRequest(job_type="PHOTO_DIGITAL_HUMAN_VIDEO"))
     check(any(j.job_id == job for j in listed.jobs), "the list filtered by job_type shows it")
     check(all(j.job_type == "PHOTO_DIGITAL_HUMAN_VIDEO" for j in listed.jobs), "and only photo jobs")
+
+    # Cancel a second one while it waits or renders.
+    second = c.create_photo_digital_human_video(CreatePhotoDigitalHumanVideoRequest(body=req)).job_id
+    c.cancel_photo_digital_human_video(CancelPhotoDigitalHumanVideoRequest(job_id=second))
+    s = c.show_photo_digital_human_video(ShowPhotoDigitalHumanVideoRequest(job_id=second))
+    check(s.state == "CANCELED", "cancel_photo_digital_human_video cancels it (%s)" % s.state)
 
     # Refusals.
     req.human_image = b64(no_face)

@@ -218,3 +218,65 @@ pub fn check(a: &Analysis) -> Option<Problem> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Face;
+
+    /// A frontal face: a box of `side` px at `x`, eyes open, cheeks level in depth.
+    fn detection(x: f32, side: f32) -> Detection {
+        Detection { score: 0.9, bbox: [x, 0.0, x + side, side], keypoints: [[0.0; 2]; 6] }
+    }
+
+    fn face(side: f32) -> Face {
+        let mut l = vec![[0.0f32; 3]; 468];
+        l[idx::FOREHEAD] = [50.0, 0.0, 0.0];
+        l[idx::CHIN] = [50.0, 100.0, 0.0];
+        l[idx::CHEEK_LEFT] = [0.0, 50.0, 0.0];
+        l[idx::CHEEK_RIGHT] = [100.0, 50.0, 0.0];
+        for (outer, inner, up, down, x) in [(33, 133, 159, 145, 20.0), (263, 362, 386, 374, 70.0)] {
+            l[outer] = [x, 30.0, 0.0];
+            l[inner] = [x + 20.0, 30.0, 0.0];
+            l[up] = [x + 10.0, 27.0, 0.0];
+            l[down] = [x + 10.0, 33.0, 0.0];
+        }
+        Face { detection: detection(0.0, side / 1.5), landmarks: l, presence: 1.0, size: side }
+    }
+
+    fn analysis(detections: Vec<Detection>, face: Face) -> Analysis {
+        Analysis { detections, face: Some(face), eyes: None }
+    }
+
+    #[test]
+    fn the_photo_check_names_each_problem() {
+        let ok = analysis(vec![detection(0.0, 100.0)], face(150.0));
+        assert_eq!(check(&ok), None);
+        // A second face half the size or more counts; a small one in the background does not.
+        let two = analysis(vec![detection(0.0, 100.0), detection(200.0, 60.0)], face(150.0));
+        assert_eq!(check(&two), Some(Problem::SeveralFaces { count: 2 }));
+        let background = analysis(vec![detection(0.0, 100.0), detection(200.0, 30.0)], face(150.0));
+        assert_eq!(check(&background), None);
+        assert!(matches!(
+            check(&analysis(vec![detection(0.0, 80.0)], face(120.0))),
+            Some(Problem::FaceTooSmall { .. })
+        ));
+        let mut closed = face(150.0);
+        closed.landmarks[159][1] = 29.5;
+        closed.landmarks[145][1] = 30.5;
+        closed.landmarks[386][1] = 29.5;
+        closed.landmarks[374][1] = 30.5;
+        assert!(matches!(check(&analysis(vec![detection(0.0, 100.0)], closed)), Some(Problem::EyesClosed { .. })));
+        let mut turned = face(150.0);
+        turned.landmarks[idx::CHEEK_RIGHT][2] = 80.0;
+        match check(&analysis(vec![detection(0.0, 100.0)], turned)) {
+            Some(Problem::HeadTurned { yaw_degrees, .. }) => {
+                assert!((yaw_degrees - 38.66).abs() < 0.1, "{yaw_degrees}")
+            }
+            other => panic!("expected HeadTurned, got {other:?}"),
+        }
+        let none = Analysis { detections: Vec::new(), face: None, eyes: None };
+        assert_eq!(check(&none), Some(Problem::NoFace));
+        assert_eq!(Problem::FaceTooSmall { size_px: 1.0, min_px: 2.0 }.code(), "FACE_TOO_SMALL");
+    }
+}
