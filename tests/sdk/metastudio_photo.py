@@ -16,9 +16,7 @@ import time
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 os.environ["no_proxy"] = os.environ["NO_PROXY"]
 
-from huaweicloudsdkcore.auth.credentials import BasicCredentials  # noqa: E402
-from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException  # noqa: E402
-from huaweicloudsdkmetastudio.v1 import MetaStudioClient  # noqa: E402
+from metastudio_client import Failure, check, client, refused  # noqa: E402  (the shared helpers, same folder)
 from huaweicloudsdkmetastudio.v1.model import (  # noqa: E402
     CancelPhotoDigitalHumanVideoRequest,
     CreatePhotoDetectionReq,
@@ -37,29 +35,9 @@ from huaweicloudsdkmetastudio.v1.model import (  # noqa: E402
 )
 
 
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-    print("ok:", what.split("\n")[0], flush=True)
-
-
 def b64(path):
     with open(path, "rb") as f:
         return base64.b64encode(f.read()).decode()
-
-
-def refused(call, status, code, needle):
-    try:
-        call()
-    except ClientRequestException as e:
-        if (e.status_code, e.error_code) != (status, code) or needle.lower() not in (e.error_msg or "").lower():
-            raise Failure("expected %s %s (%r), got %s %s: %s" % (status, code, needle, e.status_code, e.error_code, e.error_msg))
-        return e
-    raise Failure("expected a %s %s refusal, the call succeeded" % (status, code))
 
 
 def shoot(text):
@@ -69,7 +47,7 @@ def shoot(text):
 def main():
     port, ak, sk, project, photo, no_face = sys.argv[1:7]
     endpoint = port if port.startswith("http") else "http://127.0.0.1:%s" % port
-    c = MetaStudioClient.new_builder().with_credentials(BasicCredentials(ak, sk, project)).with_endpoint(endpoint).build()
+    c = client(endpoint, ak, sk, project)
     timeout = float(os.environ.get("DOPPEL_SDK_TIMEOUT", "300"))
 
     # Photo detection.

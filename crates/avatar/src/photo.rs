@@ -17,30 +17,10 @@ use tiny_skia::Pixmap;
 use crate::manifest::BoneTransform;
 use crate::{Emotion, EyeState, FrameState, Shape};
 
-/// Mesh indices this module relies on (MediaPipe's face mesh).
-mod idx {
-    pub const FOREHEAD: usize = 10;
-    pub const CHIN: usize = 152;
-    pub const INNER_UPPER: usize = 13;
-    pub const INNER_LOWER: usize = 14;
-    pub const OVAL: [usize; 36] = [
-        10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149,
-        150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
-    ];
-    pub const OUTER_LOWER: [usize; 11] = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291];
-    pub const OUTER_UPPER: [usize; 11] = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291];
-    pub const INNER_LOWER_LIP: [usize; 11] = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308];
-    pub const INNER_UPPER_LIP: [usize; 11] = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308];
-    pub const EYES: [([usize; 9], [usize; 7]); 2] = [
-        ([33, 7, 163, 144, 145, 153, 154, 155, 133], [246, 161, 160, 159, 158, 157, 173]),
-        ([263, 249, 390, 373, 374, 380, 381, 382, 362], [466, 388, 387, 386, 385, 384, 398]),
-    ];
-    /// Inner and outer ends of each brow.
-    pub const BROW_INNER: [usize; 4] = [55, 107, 285, 336];
-    pub const BROW_OUTER: [usize; 4] = [46, 70, 276, 300];
-    pub const CHEEKS: [usize; 4] = [205, 425, 50, 280];
-    pub const LANDMARKS: usize = 468;
-}
+/// Mesh indices (MediaPipe's face mesh), shared with doppel-face.
+#[allow(dead_code)]
+#[path = "../../face/src/points.rs"]
+mod idx;
 
 /// How far each mouth shape opens the lips, as the inner-lip gap over the face height (`X` keeps the photo's own),
 /// and how much it narrows (+) or widens (−) the mouth, as a fraction of its half width.
@@ -209,13 +189,7 @@ impl PhotoRig {
             }
         }
         // The corners of the outer ring's box, clipped to the image, keep the warp inside a rectangle.
-        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-        for p in &rest {
-            x0 = x0.min(p[0]);
-            y0 = y0.min(p[1]);
-            x1 = x1.max(p[0]);
-            y1 = y1.max(p[1]);
-        }
+        let (x0, y0, x1, y1) = bounds(&rest);
         let points: Vec<delaunator::Point> =
             rest.iter().map(|p| delaunator::Point { x: p[0] as f64, y: p[1] as f64 }).collect();
         let tri = delaunator::triangulate(&points);
@@ -273,7 +247,7 @@ impl PhotoRig {
         let p = &self.rest;
         let down = self.down;
         let right = [-down[1], down[0]];
-        let (c0, c1) = (p[idx::INNER_UPPER_LIP[0]], p[idx::INNER_UPPER_LIP[10]]);
+        let (c0, c1) = (p[idx::LIPS_INNER_UPPER[0]], p[idx::LIPS_INNER_UPPER[10]]);
         let axis = sub(c1, c0);
         let l2 = dot(axis, axis).max(1e-6);
         let along = |q: [f32; 2]| dot(sub(q, c0), axis) / l2;
@@ -283,7 +257,7 @@ impl PhotoRig {
         // Per pair: place along the mouth, depths of the four contours, and the inner points' displacements.
         let mut pairs = Vec::with_capacity(11);
         for k in 0..11 {
-            let (u, l) = (p[idx::INNER_UPPER_LIP[k]], p[idx::INNER_LOWER_LIP[k]]);
+            let (u, l) = (p[idx::LIPS_INNER_UPPER[k]], p[idx::LIPS_INNER_LOWER[k]]);
             let x = (k as f32 - 5.0) / 5.0;
             let taper = (1.0 - x * x).max(0.0);
             let (du, dl) = if delta < 0.0 {
@@ -303,7 +277,7 @@ impl PhotoRig {
             } else {
                 along(mul(add(u, l), 0.5))
             };
-            let depths = [depth(u), depth(l), depth(p[idx::OUTER_UPPER[k]]), depth(p[idx::OUTER_LOWER[k]])];
+            let depths = [depth(u), depth(l), depth(p[idx::LIPS_OUTER_UPPER[k]]), depth(p[idx::LIPS_OUTER_LOWER[k]])];
             pairs.push((s, depths, du, dl));
         }
         pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -421,7 +395,7 @@ impl PhotoRig {
             out[i] = mul(acc, 1.0 / wsum.max(1.0));
         }
         // The two inner lips move together, so lips a mouth shape pressed together stay together.
-        for (&u, &l) in idx::INNER_UPPER_LIP.iter().zip(&idx::INNER_LOWER_LIP) {
+        for (&u, &l) in idx::LIPS_INNER_UPPER.iter().zip(&idx::LIPS_INNER_LOWER) {
             let both = mul(add(out[u], out[l]), 0.5);
             out[u] = both;
             out[l] = both;
@@ -579,28 +553,12 @@ impl PhotoRig {
         let mut poly = up.clone();
         poly.extend(lo.iter().rev().skip(1).take(7));
         let (c0, c1) = (lo[0], lo[8]);
-        let axis = sub(c1, c0);
-        let l2 = dot(axis, axis).max(1e-6);
-        let along_of = |p: [f32; 2]| dot(sub(p, c0), axis) / l2;
-        let depth_at = |line: &[[f32; 2]], s: f32| -> f32 {
-            for k in 0..line.len() - 1 {
-                let (s0, s1) = (along_of(line[k]), along_of(line[k + 1]));
-                if s <= s1 || k == line.len() - 2 {
-                    let f = if s1 > s0 { ((s - s0) / (s1 - s0)).clamp(0.0, 1.0) } else { 0.0 };
-                    return dot(add(line[k], mul(sub(line[k + 1], line[k]), f)), self.down);
-                }
-            }
-            dot(line[0], self.down)
-        };
-        let eye_w = len(axis).max(1.0);
+        let frame = Between::new(c0, c1, self.down);
+        let along_of = |p: [f32; 2]| frame.along(p);
+        let depth_at = |line: &[[f32; 2]], s: f32| frame.depth_at(line, s);
+        let eye_w = len(sub(c1, c0)).max(1.0);
         let lash = (eye_w * 0.09).max(1.0);
-        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-        for p in &poly {
-            x0 = x0.min(p[0]);
-            y0 = y0.min(p[1]);
-            x1 = x1.max(p[0]);
-            y1 = y1.max(p[1]);
-        }
+        let (x0, y0, x1, y1) = bounds(&poly);
         let reach = eye_w * 0.25;
         let src = out.clone();
         // The skin colour under the eye, for the lid.
@@ -663,33 +621,16 @@ impl PhotoRig {
     fn fill_mouth(&self, v: &[[f32; 2]], gap: f32, reveal: f32, out: &mut Pixmap) {
         let (rx0, ry0, rx1, ry1) = self.region;
         let rw = (rx1 - rx0) as usize;
-        let upper: Vec<[f32; 2]> = idx::INNER_UPPER_LIP.iter().map(|&i| v[i]).collect();
-        let lower: Vec<[f32; 2]> = idx::INNER_LOWER_LIP.iter().map(|&i| v[i]).collect();
+        let upper: Vec<[f32; 2]> = idx::LIPS_INNER_UPPER.iter().map(|&i| v[i]).collect();
+        let lower: Vec<[f32; 2]> = idx::LIPS_INNER_LOWER.iter().map(|&i| v[i]).collect();
         let mut poly = upper.clone();
         poly.extend(lower.iter().rev());
         let (c0, c1) = (upper[0], upper[10]);
-        let axis = sub(c1, c0);
-        let l2 = dot(axis, axis).max(1e-6);
-        let along_of = |p: [f32; 2]| dot(sub(p, c0), axis) / l2;
-        // The contour's depth (along the face's down direction) at a position along the mouth.
-        let depth_at = |line: &[[f32; 2]], s: f32| -> f32 {
-            for k in 0..line.len() - 1 {
-                let (s0, s1) = (along_of(line[k]), along_of(line[k + 1]));
-                if s <= s1 || k == line.len() - 2 {
-                    let f = if s1 > s0 { ((s - s0) / (s1 - s0)).clamp(0.0, 1.0) } else { 0.0 };
-                    return dot(add(line[k], mul(sub(line[k + 1], line[k]), f)), self.down);
-                }
-            }
-            dot(line[0], self.down)
-        };
+        let frame = Between::new(c0, c1, self.down);
+        let along_of = |p: [f32; 2]| frame.along(p);
+        let depth_at = |line: &[[f32; 2]], s: f32| frame.depth_at(line, s);
         let teeth_px = 0.035 * self.face_height;
-        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-        for p in &poly {
-            x0 = x0.min(p[0]);
-            y0 = y0.min(p[1]);
-            x1 = x1.max(p[0]);
-            y1 = y1.max(p[1]);
-        }
+        let (x0, y0, x1, y1) = bounds(&poly);
         let dst = out.data_mut();
         for y in (y0.floor() as i32).max(ry0)..=(y1.ceil() as i32).min(ry1 - 1) {
             for x in (x0.floor() as i32).max(rx0)..=(x1.ceil() as i32).min(rx1 - 1) {
@@ -732,6 +673,45 @@ impl PhotoRig {
         }
         col
     }
+}
+
+/// Places between two contours that share their corners `c0` and `c1` (lids, lips): how far along the corner-to-
+/// corner axis (0..1), and how deep along the face's down direction.
+struct Between {
+    c0: [f32; 2],
+    axis: [f32; 2],
+    l2: f32,
+    down: [f32; 2],
+}
+
+impl Between {
+    fn new(c0: [f32; 2], c1: [f32; 2], down: [f32; 2]) -> Between {
+        let axis = sub(c1, c0);
+        Between { c0, axis, l2: dot(axis, axis).max(1e-6), down }
+    }
+
+    fn along(&self, p: [f32; 2]) -> f32 {
+        dot(sub(p, self.c0), self.axis) / self.l2
+    }
+
+    /// A contour's depth at `s` along the axis (linear between its points; the contour runs from `c0` to `c1`).
+    fn depth_at(&self, line: &[[f32; 2]], s: f32) -> f32 {
+        for k in 0..line.len() - 1 {
+            let (s0, s1) = (self.along(line[k]), self.along(line[k + 1]));
+            if s <= s1 || k == line.len() - 2 {
+                let f = if s1 > s0 { ((s - s0) / (s1 - s0)).clamp(0.0, 1.0) } else { 0.0 };
+                return dot(add(line[k], mul(sub(line[k + 1], line[k]), f)), self.down);
+            }
+        }
+        dot(line[0], self.down)
+    }
+}
+
+/// The bounding box `(x0, y0, x1, y1)` of points.
+fn bounds(points: &[[f32; 2]]) -> (f32, f32, f32, f32) {
+    points.iter().fold((f32::MAX, f32::MAX, f32::MIN, f32::MIN), |(x0, y0, x1, y1), p| {
+        (x0.min(p[0]), y0.min(p[1]), x1.max(p[0]), y1.max(p[1]))
+    })
 }
 
 fn lerp3(a: [f32; 3], b: [f32; 3], t: f32) -> [f32; 3] {

@@ -189,6 +189,13 @@ impl Incoming {
         Ok(Incoming { method, uri, headers, body })
     }
 
+    /// The body as JSON.
+    fn json(&self) -> MsResult<Value> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            MsError::bad_param(format!("body: invalid JSON at line {}, column {}: {e}", e.line(), e.column()))
+        })
+    }
+
     fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
     }
@@ -310,9 +317,7 @@ async fn create_video(
 ) -> MsResult<Response> {
     let req = Incoming::read(req).await?;
     let project = authenticate(&state, &req, &project_id).await?;
-    let body: Value = serde_json::from_slice(&req.body).map_err(|e| {
-        MsError::bad_param(format!("body: invalid JSON at line {}, column {}: {e}", e.line(), e.column()))
-    })?;
+    let body = req.json()?;
     let script = api::check_script(&state, &project, body.clone()).await?;
     let job = api::submit_job(&state, &project, JOB_TYPE_2D, &body, &script).await?;
     Ok(Json(json!({"job_id": job.id})).into_response())
@@ -481,9 +486,7 @@ async fn create_photo_video(
 ) -> MsResult<Response> {
     let req = Incoming::read(req).await?;
     let project = authenticate(&state, &req, &project_id).await?;
-    let body: Value = serde_json::from_slice(&req.body).map_err(|e| {
-        MsError::bad_param(format!("body: invalid JSON at line {}, column {}: {e}", e.line(), e.column()))
-    })?;
+    let body = req.json()?;
     let image = human_image(&body)?;
     // The script is checked (with a built-in avatar standing in) before the photo is read, so a bad script
     // leaves nothing behind.
@@ -535,9 +538,7 @@ async fn create_photo_detection(
 ) -> MsResult<Response> {
     let req = Incoming::read(req).await?;
     let project = authenticate(&state, &req, &project_id).await?;
-    let body: Value = serde_json::from_slice(&req.body).map_err(|e| {
-        MsError::bad_param(format!("body: invalid JSON at line {}, column {}: {e}", e.line(), e.column()))
-    })?;
+    let body = req.json()?;
     let image = human_image(&body)?;
     let (state_name, error_info) = match crate::photo::check(&state, "human_image", image).await {
         Ok(_) => ("SUCCEED", Value::Null),
