@@ -249,8 +249,8 @@ impl PhotoRig {
         let right = [-down[1], down[0]];
         let (c0, c1) = (p[idx::LIPS_INNER_UPPER[0]], p[idx::LIPS_INNER_UPPER[10]]);
         let axis = sub(c1, c0);
-        let l2 = dot(axis, axis).max(1e-6);
-        let along = |q: [f32; 2]| dot(sub(q, c0), axis) / l2;
+        let frame = Between::new(c0, c1, down);
+        let along = |q: [f32; 2]| frame.along(q);
         let depth = |q: [f32; 2]| dot(q, down);
         let mid = mul(add(c0, c1), 0.5);
         let delta = open * self.face_height - self.rest_gap;

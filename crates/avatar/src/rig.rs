@@ -408,10 +408,19 @@ impl Rig {
             }
             if let (Some(photo), Some(face)) = (&self.photo, &step.face) {
                 let (tx, ty) = (step.transform.tx as i32, step.transform.ty as i32);
-                blend_over(canvas, &photo.image, tx - offset.0, ty - offset.1);
-                if let Some(warped) = cache.warped(photo, face) {
-                    let (rx, ry, _, _) = photo.region;
-                    blend_over(canvas, warped, tx + rx - offset.0, ty + ry - offset.1);
+                let (rx0, ry0, rx1, ry1) = photo.region;
+                let warped = cache.warped(photo, face);
+                // The warped box is opaque: under it the photo need not be drawn, and a window inside it (the
+                // painter's usual one) needs nothing else.
+                let inside = offset.0 >= tx + rx0
+                    && offset.1 >= ty + ry0
+                    && offset.0 + w <= tx + rx1
+                    && offset.1 + h <= ty + ry1;
+                if warped.is_none() || !inside {
+                    blend_over(canvas, &photo.image, tx - offset.0, ty - offset.1);
+                }
+                if let Some(warped) = warped {
+                    blend_over(canvas, warped, tx + rx0 - offset.0, ty + ry0 - offset.1);
                 }
                 continue;
             }

@@ -164,7 +164,7 @@ fn the_face_model_reads_the_intended_mouth_blinks_and_a_still_photo_at_rest() {
             closed_on_a.push(opening);
         }
         // The eyes as the iris model reads them (the 468-point mesh does not follow closed lids).
-        let eyes = models.eyes(Picture::new(720, 720, top).unwrap(), face).expect("iris").expect("the iris model");
+        let eyes = a.eyes.as_ref().expect("the iris model");
         let (l, r) = eyes.openness();
         eye_track.push((state.eyes, (l + r) / 2.0));
         match state.eyes {
