@@ -194,10 +194,31 @@ impl Motion {
         self.actions.iter().map(|p| (p.start_ms, p.action.name.as_str())).collect()
     }
 
+    /// Adds an action (by name or tag) that starts `at_ms` into this take (a live stream's `DoAction`).
+    pub fn add_action(&mut self, rig: &Rig, name: &str, at_ms: u32) -> Result<()> {
+        let action = rig.action(name).ok_or_else(|| Error::UnknownAction {
+            avatar: rig.id.clone(),
+            action: name.to_string(),
+            available: rig.actions.iter().map(|a| a.name.clone()).collect(),
+        })?;
+        // An action asked for replaces the idle gestures it would overlap.
+        let end = at_ms + action.duration_ms;
+        self.actions.retain(|p| !(p.action.name.starts_with("idle") && p.start_ms < end && at_ms < p.start_ms + p.action.duration_ms));
+        self.actions.push(Playing { start_ms: at_ms, action: action.clone() });
+        self.actions.sort_by_key(|a| a.start_ms);
+        Ok(())
+    }
+
     /// The state of frame `i`.
     pub fn state(&self, i: usize) -> FrameState {
+        self.state_at(i, (i as u64 * 1000 / self.fps as u64) as u32)
+    }
+
+    /// The state of frame `i`, with breathing and the head's slow sway at `clock_ms` of a longer clock: a live
+    /// stream plays one take after another, and these keep their phase across the joins.
+    pub fn state_at(&self, i: usize, clock_ms: u32) -> FrameState {
         let t = (i as u64 * 1000 / self.fps as u64) as u32;
-        let tf = t as f32;
+        let tf = clock_ms as f32;
         let mut pose = vec![BoneTransform::REST; self.bones.len()];
         // Breathing.
         if let Some(b) = self.body.filter(|_| !self.still_when_silent) {

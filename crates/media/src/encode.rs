@@ -212,21 +212,7 @@ impl Encoder {
     /// The planes of the next frame, to fill in place (BT.709, limited range). They keep the previous frame's
     /// content, so a caller may redraw only what changed.
     pub fn planes(&mut self) -> Planes<'_> {
-        let h = self.frame.height() as usize;
-        let ch = h.div_ceil(2);
-        let alpha = self.frame.format() == Pixel::YUVA420P;
-        // SAFETY: the frame was allocated with its buffers by av_frame_get_buffer. make_writable copies the data
-        // first if the encoder still holds a reference to it, so writing never races with encoding. The planes
-        // are distinct allocations of `rows * linesize` bytes, handed out once each, borrowed from `self`.
-        unsafe {
-            let f = self.frame.as_mut_ptr();
-            ffmpeg_next::ffi::av_frame_make_writable(f);
-            let plane = |i: usize, rows: usize| -> (&mut [u8], usize) {
-                let stride = (*f).linesize[i].max(0) as usize;
-                (std::slice::from_raw_parts_mut((*f).data[i], rows * stride), stride)
-            };
-            Planes { y: plane(0, h), u: plane(1, ch), v: plane(2, ch), a: alpha.then(|| plane(3, h)) }
-        }
+        frame_planes(&mut self.frame)
     }
 
     /// Encodes the frame filled through [`Encoder::planes`] as the next frame.
@@ -294,33 +280,7 @@ impl Encoder {
         if last {
             samples.resize(n * ch, 0.0);
         }
-        let layout = if ch == 1 { ChannelLayout::MONO } else { ChannelLayout::STEREO };
-        let mut frame = frame::Audio::new(audio.format, n, layout);
-        frame.set_rate(audio.encoder.rate());
-        match audio.format {
-            Sample::F32(format::sample::Type::Planar) => {
-                for c in 0..ch {
-                    let plane: &mut [f32] = frame.plane_mut(c);
-                    for (i, s) in plane.iter_mut().take(n).enumerate() {
-                        *s = samples[i * ch + c];
-                    }
-                }
-            }
-            Sample::F32(format::sample::Type::Packed) => {
-                let data = frame.data_mut(0);
-                for (i, s) in samples.iter().enumerate() {
-                    data[i * 4..i * 4 + 4].copy_from_slice(&s.to_ne_bytes());
-                }
-            }
-            Sample::I16(format::sample::Type::Packed) => {
-                let data = frame.data_mut(0);
-                for (i, s) in samples.iter().enumerate() {
-                    let v = (s.clamp(-1.0, 1.0) * 32767.0).round() as i16;
-                    data[i * 2..i * 2 + 2].copy_from_slice(&v.to_ne_bytes());
-                }
-            }
-            other => return Err(Error::Invalid(format!("unsupported audio sample format {other:?}"))),
-        }
+        let mut frame = audio_frame(audio.format, ch, n, audio.encoder.rate(), &samples)?;
         frame.set_pts(Some(audio.pts));
         audio.pts += n as i64;
         ff("encoding audio", audio.encoder.send_frame(&frame))?;
@@ -349,6 +309,71 @@ impl Drop for Encoder {
     }
 }
 
+/// Mutable access to the planes of `frame` (YUV 4:2:0, optionally with alpha), made writable first.
+pub(crate) fn frame_planes(frame: &mut frame::Video) -> Planes<'_> {
+    let h = frame.height() as usize;
+    let ch = h.div_ceil(2);
+    let alpha = frame.format() == Pixel::YUVA420P;
+    // SAFETY: the frame was allocated with its buffers by av_frame_get_buffer. make_writable copies the data
+    // first if an encoder still holds a reference to it, so writing never races with encoding. The planes are
+    // distinct allocations of `rows * linesize` bytes, handed out once each, borrowed from `frame`.
+    unsafe {
+        let f = frame.as_mut_ptr();
+        ffmpeg_next::ffi::av_frame_make_writable(f);
+        let plane = |i: usize, rows: usize| -> (&mut [u8], usize) {
+            let stride = (*f).linesize[i].max(0) as usize;
+            (std::slice::from_raw_parts_mut((*f).data[i], rows * stride), stride)
+        };
+        Planes { y: plane(0, h), u: plane(1, ch), v: plane(2, ch), a: alpha.then(|| plane(3, h)) }
+    }
+}
+
+/// An audio frame of `n` samples per channel in `format` from interleaved `samples` (`n * channels` of them).
+pub(crate) fn audio_frame(format: Sample, channels: usize, n: usize, rate: u32, samples: &[f32]) -> Result<frame::Audio> {
+    let layout = if channels == 1 { ChannelLayout::MONO } else { ChannelLayout::STEREO };
+    let mut frame = frame::Audio::new(format, n, layout);
+    frame.set_rate(rate);
+    match format {
+        Sample::F32(format::sample::Type::Planar) => {
+            for c in 0..channels {
+                let plane: &mut [f32] = frame.plane_mut(c);
+                for (i, s) in plane.iter_mut().take(n).enumerate() {
+                    *s = samples[i * channels + c];
+                }
+            }
+        }
+        Sample::F32(format::sample::Type::Packed) => {
+            let data = frame.data_mut(0);
+            for (i, s) in samples.iter().enumerate() {
+                data[i * 4..i * 4 + 4].copy_from_slice(&s.to_ne_bytes());
+            }
+        }
+        Sample::I16(format::sample::Type::Packed) => {
+            let data = frame.data_mut(0);
+            for (i, s) in samples.iter().enumerate() {
+                let v = (s.clamp(-1.0, 1.0) * 32767.0).round() as i16;
+                data[i * 2..i * 2 + 2].copy_from_slice(&v.to_ne_bytes());
+            }
+        }
+        other => return Err(Error::Invalid(format!("unsupported audio sample format {other:?}"))),
+    }
+    Ok(frame)
+}
+
+/// The first of doppel's sample formats (planar f32, packed f32, packed s16) that `codec` takes.
+pub(crate) fn pick_sample_format(codec: &ffmpeg_next::Codec, name: &str) -> Result<Sample> {
+    let supported: Vec<Sample> = codec.audio().ok().and_then(|a| a.formats()).map(|f| f.collect()).unwrap_or_default();
+    let preferred = [
+        Sample::F32(format::sample::Type::Planar),
+        Sample::F32(format::sample::Type::Packed),
+        Sample::I16(format::sample::Type::Packed),
+    ];
+    preferred
+        .into_iter()
+        .find(|f| supported.contains(f))
+        .ok_or_else(|| Error::Invalid(format!("{name} supports none of doppel's sample formats")))
+}
+
 /// `out.mp4` → `out.mp4.partial`.
 pub fn partial_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
@@ -374,16 +399,7 @@ fn open_audio(
     let acodec = acodec.ok_or(Error::MissingCodec(name))?;
     let channels = opts.audio_channels.clamp(1, 2);
     let layout = if channels == 1 { ChannelLayout::MONO } else { ChannelLayout::STEREO };
-    let supported: Vec<Sample> = acodec.audio().ok().and_then(|a| a.formats()).map(|f| f.collect()).unwrap_or_default();
-    let preferred = [
-        Sample::F32(format::sample::Type::Planar),
-        Sample::F32(format::sample::Type::Packed),
-        Sample::I16(format::sample::Type::Packed),
-    ];
-    let sample_format = preferred
-        .into_iter()
-        .find(|f| supported.contains(f))
-        .ok_or_else(|| Error::Invalid(format!("{name} supports none of doppel's sample formats")))?;
+    let sample_format = pick_sample_format(&acodec, name)?;
     let mut ctx = codec::context::Context::new_with_codec(acodec);
     ctx.set_threading(threading::Config::default());
     let mut enc = ff("configuring the audio encoder", ctx.encoder().audio())?;

@@ -8,13 +8,14 @@
 pub mod decode;
 pub mod encode;
 pub mod image;
+pub mod live;
 pub mod probe;
 pub mod resample;
 
 use std::path::PathBuf;
 use std::sync::Once;
 
-pub use encode::{EncodeOptions, Encoder, VideoCodec};
+pub use encode::{EncodeOptions, Encoder, Planes, VideoCodec};
 pub use probe::{probe, MediaInfo, StreamInfo, StreamKind};
 
 /// Errors of this crate.

@@ -264,20 +264,7 @@ pub fn prepare(script: &Script, out: &Path, opts: &RenderOptions<'_>) -> Result<
         // `is_play_the_entire_video`: the scene lasts until its videos have played.
         let entire_ms = videos.iter().filter_map(|v| v.entire_ms).max().unwrap_or(0);
         let frames = frames.max((entire_ms as u64 * FPS as u64).div_ceil(1000) as usize);
-        let mut cues: Vec<Cue> = speech
-            .timeline
-            .marks
-            .iter()
-            .filter_map(|m| match m.kind {
-                MarkKind::Action => {
-                    Some(Cue { at_ms: m.at_ms, kind: CueKind::Action(m.tag.clone().unwrap_or(m.name.clone())) })
-                }
-                MarkKind::Emotion => {
-                    Emotion::from_name(&m.name).map(|e| Cue { at_ms: m.at_ms, kind: CueKind::Emotion(e) })
-                }
-                MarkKind::Mark => None,
-            })
-            .collect();
+        let mut cues = mark_cues(&speech.timeline);
         for (k, a) in shoot.audio_drive_action_config.iter().enumerate() {
             let name = a.action_name.clone().or(a.action_tag.clone()).unwrap_or_default();
             let at = (a.action_start_time.unwrap_or(0.0) * 1000.0) as u32;
@@ -476,6 +463,16 @@ impl Prepared {
         (self.geometry.out_w, self.geometry.out_h)
     }
 
+    /// The avatar's id.
+    pub fn avatar_id(&self) -> &str {
+        &self.avatar
+    }
+
+    /// The voice's id.
+    pub fn voice_id(&self) -> &str {
+        &self.voice
+    }
+
     /// Whether the video carries alpha.
     pub fn alpha(&self) -> bool {
         self.alpha
@@ -522,6 +519,12 @@ impl Prepared {
     /// A painter that draws the frames one after the other as patches of what changed (see [`Painter`]).
     pub fn painter(&self) -> Painter<'_> {
         Painter::new(self)
+    }
+
+    /// The first scene's stage, its rig and where the avatar stands: what a live stream draws every frame with.
+    pub(crate) fn first_scene(&self) -> Option<(&Stage, &doppel_avatar::Rig, (f32, f32))> {
+        let scene = self.scenes.first()?;
+        Some((&scene.stage, self.rigs.get(scene.rig)?, scene.at))
     }
 
     /// What frame `index` shows: its scene, the avatar's state and place, and the subtitle.
@@ -621,7 +624,22 @@ pub fn render(script: &Script, out: &Path, opts: &mut RenderOptions<'_>) -> Resu
     prepare(script, out, opts)?.encode(out, opts)
 }
 
-fn has_han(plan: &Plan) -> bool {
+/// The actions and emotions a timeline's marks ask for (from the script's action and emotion tags).
+pub(crate) fn mark_cues(timeline: &doppel_speech::Timeline) -> Vec<Cue> {
+    timeline
+        .marks
+        .iter()
+        .filter_map(|m| match m.kind {
+            MarkKind::Action => {
+                Some(Cue { at_ms: m.at_ms, kind: CueKind::Action(m.tag.clone().unwrap_or(m.name.clone())) })
+            }
+            MarkKind::Emotion => Emotion::from_name(&m.name).map(|e| Cue { at_ms: m.at_ms, kind: CueKind::Emotion(e) }),
+            MarkKind::Mark => None,
+        })
+        .collect()
+}
+
+pub(crate) fn has_han(plan: &Plan) -> bool {
     doppel_speech::default_voice_for(plan) == doppel_speech::DEFAULT_ZH_VOICE
 }
 

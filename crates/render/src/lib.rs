@@ -10,6 +10,7 @@
 mod audio;
 mod compose;
 mod job;
+pub mod live;
 pub mod painter;
 pub mod photo;
 pub mod recording;
