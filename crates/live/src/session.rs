@@ -206,6 +206,7 @@ struct State {
     actions: Vec<String>,
     voice: String,
     size: (u32, u32),
+    mouth: Option<(u32, u32, u32, u32)>,
     stats: Stats,
 }
 
@@ -246,6 +247,7 @@ impl Session {
                 actions: Vec::new(),
                 voice: String::new(),
                 size: (spec.width, spec.height),
+                mouth: None,
                 stats: Stats::default(),
             }),
             started: Instant::now(),
@@ -282,6 +284,11 @@ impl Session {
     /// The output size.
     pub fn size(&self) -> (u32, u32) {
         lock(&self.state).size
+    }
+
+    /// Where the mouth moves in the picture, `(x, y, w, h)` (known once streaming).
+    pub fn mouth_box(&self) -> Option<(u32, u32, u32, u32)> {
+        lock(&self.state).mouth
     }
 
     /// The stream's voice (known once streaming).
@@ -362,8 +369,14 @@ impl Session {
 
     /// Registers a drive (status 1) and queues it (`interrupt`: drop what plays and what waits first).
     fn enqueue(&self, kind: DriveKind, interrupt: bool) -> Result<String, SessionError> {
+        self.enqueue_as(self.new_drive_id(), kind, interrupt)
+    }
+
+    fn enqueue_as(&self, id: String, kind: DriveKind, interrupt: bool) -> Result<String, SessionError> {
         self.check_live()?;
-        let id = self.new_drive_id();
+        if self.drive(&id).is_some() {
+            return Err(SessionError::Invalid { field: "DriveId".into(), message: format!("drive {id:?} was already used") });
+        }
         {
             let mut st = lock(&self.state);
             while st.drives.len() >= DRIVE_HISTORY {
@@ -434,9 +447,10 @@ impl Session {
         self.send(Cmd::Fail { id: id.to_string(), error: error.to_string() });
     }
 
-    /// Starts a PCM drive (WebSocket): interrupts what plays and drops the queue.
-    pub fn drive_pcm(&self) -> Result<String, SessionError> {
-        self.enqueue(DriveKind::Pcm, true)
+    /// A drive id for a later PCM drive (ZEGO's `DriveByWsStream` hands it out before the socket opens).
+    pub fn reserve_drive_id(&self) -> Result<String, SessionError> {
+        self.check_live()?;
+        Ok(self.new_drive_id())
     }
 
     /// More PCM of a PCM drive: mono 16-bit little-endian at `rate`, resampled and lip-synced in
@@ -496,6 +510,7 @@ impl Session {
             st.actions = scene.actions().to_vec();
             st.voice = scene.voice().to_string();
             st.size = scene.size();
+            st.mouth = scene.mouth_box();
         }
         let preparer = {
             let (s, scene, tts) = (self.clone(), scene.clone(), tts.clone());
@@ -874,15 +889,16 @@ impl PcmFeed {
     /// The sample rates the protocol allows.
     pub const RATES: [u32; 2] = [16_000, 24_000];
 
-    /// Starts a PCM drive on `session` (interrupting what plays).
-    pub fn start(session: Arc<Session>, rate: u32) -> Result<PcmFeed, SessionError> {
+    /// Starts a PCM drive on `session` (interrupting what plays), with a reserved id or a new one.
+    pub fn start(session: Arc<Session>, rate: u32, drive_id: Option<String>) -> Result<PcmFeed, SessionError> {
         if !Self::RATES.contains(&rate) {
             return Err(SessionError::Invalid {
                 field: "SampleRate".into(),
                 message: format!("{rate} is not supported (16000 or 24000)"),
             });
         }
-        let drive_id = session.drive_pcm()?;
+        let id = drive_id.unwrap_or_else(|| session.new_drive_id());
+        let drive_id = session.enqueue_as(id, DriveKind::Pcm, true)?;
         Ok(PcmFeed { session, drive_id, rate, odd: None, pending: Vec::new(), closed: false })
     }
 

@@ -213,6 +213,33 @@ impl LiveScene {
         segment.motion.add_action(self.rig()?, name, at_ms).map_err(|e| Error::script("action", e.to_string()))
     }
 
+    /// Where the mouth moves in the output, `(x, y, width, height)` in pixels: the pixels that differ between
+    /// the avatar at rest and with its mouth open (D), with a margin for head motion. Clients use it to
+    /// place overlays; tests measure speech there.
+    pub fn mouth_box(&self) -> Option<(u32, u32, u32, u32)> {
+        let rig = self.rig().ok()?;
+        let rest = FrameState { pose: vec![Default::default(); rig.bone_count()], emotion_mix: 1.0, ..Default::default() };
+        let open = FrameState { mouth: doppel_avatar::MouthShape(Shape::D), ..rest.clone() };
+        let (mut a, mut b) = (self.canvas(), self.canvas());
+        self.draw(&rest, &mut a);
+        self.draw(&open, &mut b);
+        let (w, h) = (a.width(), a.height());
+        let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
+        for (i, (p, q)) in a.pixels().iter().zip(b.pixels()).enumerate() {
+            if p != q {
+                let (x, y) = (i as u32 % w, i as u32 / w);
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            }
+        }
+        if x0 > x1 {
+            return None;
+        }
+        let m = ((x1 - x0).max(y1 - y0) / 4).max(4);
+        let (x0, y0) = (x0.saturating_sub(m), y0.saturating_sub(m));
+        let (x1, y1) = ((x1 + m).min(w - 1), (y1 + m).min(h - 1));
+        Some((x0, y0, x1 - x0 + 1, y1 - y0 + 1))
+    }
+
     /// A canvas of the output size.
     pub fn canvas(&self) -> Pixmap {
         self.prepared.canvas()

@@ -44,6 +44,29 @@ pub struct Config {
     /// Where the face models for photo avatars are (`scripts/face-models.sh` makes them); without them photo
     /// avatars cannot be created, and everything else works.
     pub models_dir: PathBuf,
+    /// Live streams.
+    pub live: LiveConfig,
+}
+
+/// The `[live]` section: live streams.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LiveConfig {
+    /// Unfinished streams a project may have at once (ZEGO's `400000008` beyond it).
+    pub max_streams_per_project: i64,
+    /// The address browsers reach this machine at for WebRTC media (UDP, one port per viewer); default: the
+    /// listen address when it names one, else the address of the default route.
+    pub webrtc_ip: Option<std::net::IpAddr>,
+    /// x264 preset of live H.264 (`ultrafast` fits more streams on few cores).
+    pub x264_preset: String,
+    /// Encoder threads per stream and codec.
+    pub encoder_threads: usize,
+}
+
+impl Default for LiveConfig {
+    fn default() -> LiveConfig {
+        LiveConfig { max_streams_per_project: 4, webrtc_ip: None, x264_preset: "veryfast".into(), encoder_threads: 1 }
+    }
 }
 
 /// The `[tts]` section: HTTP engines (`[[tts.http]]`, OpenAI-compatible speech servers) whose voices join the
@@ -71,6 +94,7 @@ impl Default for Config {
             blob: BlobConfig::default(),
             tts: TtsConfig::default(),
             models_dir: PathBuf::from("models"),
+            live: LiveConfig::default(),
         }
     }
 }
@@ -123,6 +147,12 @@ impl Config {
         }
         if let Some(v) = get("DOPPEL_X264_PRESET") {
             self.x264_preset = v;
+        }
+        if let Some(v) = get("DOPPEL_LIVE_MAX_STREAMS") {
+            self.live.max_streams_per_project = parse("DOPPEL_LIVE_MAX_STREAMS", &v)?;
+        }
+        if let Some(v) = get("DOPPEL_WEBRTC_IP") {
+            self.live.webrtc_ip = Some(parse("DOPPEL_WEBRTC_IP", &v)?);
         }
         Ok(())
     }

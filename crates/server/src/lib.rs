@@ -22,6 +22,7 @@ pub mod dialect;
 pub mod error;
 pub mod fetch;
 pub mod files;
+pub mod live;
 pub mod openapi;
 pub mod photo;
 pub mod resolve;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub preview_lock: Arc<tokio::sync::Mutex<()>>,
     /// The face models photo avatars need, or why they are not available.
     pub faces: Arc<Result<doppel_face::FaceModels, String>>,
+    /// The live streams this process runs.
+    pub live: Arc<live::Live>,
 }
 
 impl AppState {
@@ -86,6 +89,7 @@ impl AppState {
             queue_notify: Arc::new(tokio::sync::Notify::new()),
             preview_lock: Arc::new(tokio::sync::Mutex::new(())),
             faces: Arc::new(faces),
+            live: Arc::new(live::Live::default()),
         })
     }
 }
@@ -96,7 +100,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/console", get(console))
-        .nest("/api/v1", api::routes())
+        .nest("/api/v1", api::routes().merge(live::api::routes()))
+        .merge(live::api::page_routes())
         .nest("/files", files::routes())
         .merge(dialect::routes())
         .layer(axum::extract::DefaultBodyLimit::max(limit))
@@ -185,6 +190,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
     let workers = worker::spawn_workers(&state, state.config.workers);
+    let supervisor = live::spawn_supervisor(state.clone());
     let creds = state.config.data_dir.join("credentials.json");
     eprintln!("doppel: listening on http://{bound} ({} render worker(s))", workers.len());
     eprintln!("doppel: console    {base}/console   (paste the api_key from {})", creds.display());
@@ -203,6 +209,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     println!("listening {bound}");
     let app = router(state.clone());
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    // Live streams stay on: their rows are taken over by another process, or by this one when it restarts.
+    supervisor.abort();
     worker::stop(&state, workers).await;
     Ok(())
 }

@@ -38,6 +38,11 @@ impl UrlSigner {
         UrlSigner { key: key.to_vec(), base: base.trim_end_matches('/').to_string(), ttl_secs }
     }
 
+    /// The public base URL (no trailing slash).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     fn sig(&self, path: &str, expires: i64) -> String {
         let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
         mac.update(path.as_bytes());

@@ -1,5 +1,5 @@
 //! doppel's state: one database (SQLite in the data directory by default, PostgreSQL for scale-out) holding
-//! projects, credentials, jobs (a durable queue), assets and imported digital humans; and one blob store (a
+//! projects, credentials, jobs (a durable queue), assets, imported digital humans and live streams; and one blob store (a
 //! local directory by default, S3-compatible as an option) holding the bytes of assets.
 //!
 //! Both databases go through sqlx's `Any` driver with runtime queries written once: `$N` placeholders, integer
@@ -18,6 +18,7 @@ pub mod blob;
 pub mod humans;
 pub mod jobs;
 pub mod projects;
+pub mod streams;
 
 use std::path::Path;
 use std::time::Duration;
@@ -30,6 +31,7 @@ pub use blob::{BlobConfig, Blobs};
 pub use humans::DigitalHuman;
 pub use jobs::{CancelOutcome, Job, JobFilter, JobOutput, JobState, SortDir};
 pub use projects::{Credentials, Project};
+pub use streams::{CreateRefusal, NewStream, StreamRow};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +170,23 @@ const MIGRATIONS: &[&str] = &[
         expires_at BIGINT NOT NULL,
         PRIMARY KEY (scope, nonce)
     )",
+    // 2: live streams (see `streams`). At most one unfinished stream per project and StreamId.
+    "CREATE TABLE streams (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        room_id TEXT NOT NULL,
+        stream_id TEXT NOT NULL,
+        status BIGINT NOT NULL,
+        fail_reason TEXT,
+        config TEXT NOT NULL,
+        viewer_token_hash TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        heartbeat_at BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        ended_at BIGINT
+    );
+    CREATE INDEX streams_project ON streams (project_id, created_at);
+    CREATE UNIQUE INDEX streams_live_stream_id ON streams (project_id, stream_id) WHERE status IN (1, 3, 4)",
 ];
 
 impl Db {

@@ -18,12 +18,12 @@
 //! answer is HTTP 200 except a method other than GET/POST (405, still in the envelope). `RequestId` is the
 //! request id of the `X-Request-Id` header.
 //!
-//! Actions: [`ACTIONS`]. The stream-task Actions (`CreateDigitalHumanStreamTask`, `DriveByText`, …) are not
-//! served yet and answer like any unknown Action.
+//! Actions: [`ACTIONS`]: the catalog ([`humans`]) and the live stream tasks and drives ([`streams`]).
 
 mod humans;
 mod limit;
 mod sign;
+mod streams;
 
 use std::collections::HashMap;
 
@@ -45,12 +45,32 @@ pub mod code {
     pub const SIGNATURE_ERROR: i64 = 100_000_005;
     pub const INVALID_PARAMETER: i64 = 400_000_001;
     pub const DIGITAL_HUMAN_NOT_FOUND: i64 = 400_000_003;
+    pub const TIMBRE_NOT_FOUND: i64 = 400_000_004;
+    pub const TASK_NOT_FOUND: i64 = 400_000_005;
+    pub const STREAM_NOT_STARTED: i64 = 400_000_006;
+    pub const STREAM_STOPPED: i64 = 400_000_007;
+    pub const STREAM_LIMIT: i64 = 400_000_008;
+    pub const STREAM_ID_EXISTS: i64 = 400_000_015;
     pub const SYSTEM_ERROR: i64 = 400_010_000;
     pub const RATE_LIMITED: i64 = 400_010_009;
 }
 
 /// The Actions this server answers.
-pub const ACTIONS: &[&str] = &["GetDigitalHumanList", "GetDigitalHumanInfo", "GetTimbreList"];
+pub const ACTIONS: &[&str] = &[
+    "GetDigitalHumanList",
+    "GetDigitalHumanInfo",
+    "GetTimbreList",
+    "CreateDigitalHumanStreamTask",
+    "GetDigitalHumanStreamTaskStatus",
+    "QueryDigitalHumanStreamTasks",
+    "StopDigitalHumanStreamTask",
+    "DriveByText",
+    "DriveByAudio",
+    "DriveByWsStream",
+    "InterruptDriveTask",
+    "DoAction",
+    "GetDriveStatus",
+];
 
 /// The documented QPS limit of every Action.
 pub const QPS_LIMIT: usize = 10;
@@ -104,13 +124,48 @@ pub type ZegoResult<T> = Result<T, ZegoError>;
 pub struct Params {
     body: Map<String, Value>,
     query: HashMap<String, String>,
+    /// Names the object these parameters are in (`VideoConfig.`), for messages.
+    prefix: String,
 }
 
 impl Params {
     /// Parameters from a parsed body and a query (common parameters are ignored).
     pub fn new(body: Map<String, Value>, query: &HashMap<String, String>) -> Params {
         let query = query.iter().filter(|(k, _)| !COMMON.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone()));
-        Params { body, query: query.collect() }
+        Params { body, query: query.collect(), prefix: String::new() }
+    }
+
+    /// The members of object parameter `name` (absent or null: no members); messages name them `name.Member`.
+    pub fn object(&self, name: &str) -> ZegoResult<Params> {
+        let prefix = format!("{}{name}.", self.prefix);
+        match self.value(name) {
+            None => Ok(Params { prefix, ..Params::default() }),
+            Some(Value::Object(m)) => Ok(Params { body: m, query: HashMap::new(), prefix }),
+            Some(other) => Err(ZegoError::param(format!("{}{name} must be an object, not {other}", self.prefix))),
+        }
+    }
+
+    /// The elements of array parameter `name` that are objects, each named `name[i].`.
+    pub fn objects(&self, name: &str) -> ZegoResult<Vec<Params>> {
+        match self.value(name) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    Value::Object(m) => {
+                        Ok(Params { body: m, query: HashMap::new(), prefix: format!("{}{name}[{i}].", self.prefix) })
+                    }
+                    other => Err(ZegoError::param(format!("{}{name}[{i}] must be an object, not {other}", self.prefix))),
+                })
+                .collect(),
+            Some(other) => Err(ZegoError::param(format!("{}{name} must be an array, not {other}", self.prefix))),
+        }
+    }
+
+    /// The full name of parameter `name` (with the enclosing objects).
+    pub fn name(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
     }
 
     fn value(&self, name: &str) -> Option<Value> {
@@ -126,13 +181,13 @@ impl Params {
             None => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
-            Some(other) => Err(ZegoError::param(format!("{name} must be a string, not {other}"))),
+            Some(other) => Err(ZegoError::param(format!("{} must be a string, not {other}", self.name(name)))),
         }
     }
 
     /// A required, non-empty string parameter.
     pub fn required_string(&self, name: &str) -> ZegoResult<String> {
-        self.string(name)?.ok_or_else(|| ZegoError::param(format!("{name} is required")))
+        self.string(name)?.ok_or_else(|| ZegoError::param(format!("{} is required", self.name(name))))
     }
 
     /// An integer parameter within `[min, max]`, `default` when absent. A JSON string holding an integer is
@@ -147,8 +202,8 @@ impl Params {
         };
         match n {
             Some(n) if (min..=max).contains(&n) => Ok(n),
-            Some(n) => Err(ZegoError::param(format!("{name} is {n}, out of range [{min}, {max}]"))),
-            None => Err(ZegoError::param(format!("{name} must be an integer"))),
+            Some(n) => Err(ZegoError::param(format!("{} is {n}, out of range [{min}, {max}]", self.name(name)))),
+            None => Err(ZegoError::param(format!("{} must be an integer", self.name(name)))),
         }
     }
 }
@@ -295,6 +350,16 @@ async fn run(state: &AppState, req: Request) -> Result<Value, (StatusCode, ZegoE
         "GetDigitalHumanList" => humans::list(state, project, &params, now).await,
         "GetDigitalHumanInfo" => humans::info(state, project, &params, now).await,
         "GetTimbreList" => humans::timbres(state, project, &params, now).await,
+        "CreateDigitalHumanStreamTask" => streams::create(state, project, &params).await,
+        "GetDigitalHumanStreamTaskStatus" => streams::status(state, project, &params).await,
+        "QueryDigitalHumanStreamTasks" => streams::query(state, project).await,
+        "StopDigitalHumanStreamTask" => streams::stop(state, project, &params).await,
+        "DriveByText" => streams::drive_text(state, project, &params).await,
+        "DriveByAudio" => streams::drive_audio(state, project, &params).await,
+        "DriveByWsStream" => streams::drive_ws(state, project, &params).await,
+        "InterruptDriveTask" => streams::interrupt(state, project, &params).await,
+        "DoAction" => streams::do_action(state, project, &params).await,
+        "GetDriveStatus" => streams::drive_status(state, project, &params).await,
         other => Err(ZegoError::param(format!("Action {other:?} is not supported"))),
     };
     data.map_err(ok)
