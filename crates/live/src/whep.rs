@@ -142,27 +142,19 @@ impl Viewer {
         let mut buf = vec![0u8; 2000];
         let mut events = Vec::new();
         let (mut video_mid, mut audio_mid) = (None, None);
-        let mut sub = None;
+        let mut sub: Option<Subscription> = None;
         let mut pts = None;
         let mut need_key = true;
         let mut last_heard = Instant::now();
-        let mut closing = false;
+        let mut closing: Option<Instant> = None;
+        let mut connected = false;
         loop {
             let Some(deadline) = self.drain(&mut events).await else { break };
             for e in events.drain(..) {
                 match e {
                     Event::MediaAdded(m) if m.kind == MediaKind::Video => video_mid = Some(m.mid),
                     Event::MediaAdded(m) if m.kind == MediaKind::Audio => audio_mid = Some(m.mid),
-                    Event::Connected => {
-                        if let Some(v) = video_mid {
-                            if let Some((codec, vpt, apt)) = self.pick(v, audio_mid) {
-                                self.hub.set_viewer_codec(&self.id, codec);
-                                sub = Some(self.hub.subscribe(codec));
-                                pts = Some((vpt, apt));
-                                need_key = true;
-                            }
-                        }
-                    }
+                    Event::Connected => connected = true,
                     Event::KeyframeRequest(_) => {
                         if let Some(s) = &sub {
                             self.hub.request_keyframe(s.codec);
@@ -174,7 +166,17 @@ impl Viewer {
                     _ => {}
                 }
             }
-            if !self.rtc.is_alive() || last_heard.elapsed() > SILENCE_LIMIT {
+            // Media flows once connected and the video's mid is known (the events may come in either order).
+            if let (true, None, Some(v)) = (connected, &sub, video_mid) {
+                if let Some((codec, vpt, apt)) = self.pick(v, audio_mid) {
+                    self.hub.set_viewer_codec(&self.id, codec);
+                    sub = Some(self.hub.subscribe(codec));
+                    pts = Some((vpt, apt));
+                    need_key = true;
+                }
+            }
+            let close_stuck = closing.is_some_and(|t| t.elapsed() > Duration::from_secs(2));
+            if !self.rtc.is_alive() || last_heard.elapsed() > SILENCE_LIMIT || close_stuck {
                 break;
             }
             let wait = deadline.saturating_duration_since(Instant::now());
@@ -225,9 +227,12 @@ impl Viewer {
                         }
                     }
                 }
-                _ = close.notified(), if !closing => {
-                    closing = true;
-                    self.rtc.disconnect();
+                _ = close.notified(), if closing.is_none() => {
+                    // RTCP BYE and DTLS close_notify tell the browser; then the connection goes quiet.
+                    closing = Some(Instant::now());
+                    if self.rtc.close().is_err() {
+                        self.rtc.disconnect();
+                    }
                 }
             }
         }

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 mod audio;
+mod cdp;
+mod live;
 mod lipsync;
 mod server;
 mod support;

@@ -217,6 +217,11 @@ impl Server {
         self.data_dir.parent().expect("data dir parent")
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn port(&self) -> u16 {
         self.addr.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port")
     }
