@@ -49,7 +49,11 @@ impl Deref for Zego {
 
 impl Zego {
     fn start(name: &str) -> Zego {
-        let server = Server::start_temp(&format!("zego-{name}"), &Opts::new());
+        Zego::start_with(name, &Opts::new())
+    }
+
+    fn start_with(name: &str, opts: &Opts) -> Zego {
+        let server = Server::start_temp(&format!("zego-{name}"), opts);
         Zego {
             app_id: server.creds["zego_app_id"].as_u64().expect("zego_app_id") as u32,
             secret: server.cred("zego_server_secret"),
@@ -280,8 +284,8 @@ async fn zego_errors_answer_with_zego_codes() {
     assert_eq!(status, 200);
     assert_error(&v, 400000001, "JSON object");
 
-    // Unknown Actions, including the stream-task ones not served yet.
-    for action in ["NoSuchAction", "CreateDigitalHumanStreamTask"] {
+    // Unknown Actions, including ZEGO's RTC-room drive, which doppel does not serve (it has no ZEGO rooms).
+    for action in ["NoSuchAction", "DriveByRTCStream"] {
         let v = z.call(action, json!({})).await;
         assert_error(&v, 400000001, action);
     }
@@ -360,4 +364,239 @@ async fn zego_errors_answer_with_zego_codes() {
         assert_eq!(v["count"], 2, "{path}: {v}");
         assert!(v["digital_humans"].is_array(), "{path}: {v}");
     }
+}
+
+/// A local HTTP server that records the callbacks POSTed to `/cb` and serves `wav` at `/voice.wav`.
+async fn callback_receiver(wav: Vec<u8>) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use axum::routing::{get, post};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = seen.clone();
+    let app = axum::Router::new()
+        .route(
+            "/cb",
+            post(move |axum::Json(v): axum::Json<Value>| {
+                let keep = keep.clone();
+                async move {
+                    keep.lock().unwrap().push(v);
+                    "ok"
+                }
+            }),
+        )
+        .route("/voice.wav", get(move || async move { ([("content-type", "audio/wav")], wav.clone()) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), seen)
+}
+
+impl Zego {
+    /// Calls a polling Action, waiting out ZEGO's rate limit (10 calls per second per Action) when it answers
+    /// `400010009`; returns `Data`.
+    async fn poll(&self, action: &str, body: Value) -> Value {
+        loop {
+            let v = self.call(action, body.clone()).await;
+            if v["Code"] != 400_010_009 {
+                assert_eq!(v["Code"], 0, "{action} {body}: {v}");
+                return v["Data"].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    /// Polls `GetDriveStatus` until drive `drive` has `status`.
+    async fn wait_drive(&self, task: &str, drive: &str, status: i64) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let d = self.poll("GetDriveStatus", json!({"TaskId": task, "DriveId": drive})).await;
+            if d["DriveList"][0]["Status"] == status {
+                return;
+            }
+            assert!(Instant::now() < deadline, "drive {drive} never reached {status}: {d}");
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// Polls `GetDigitalHumanStreamTaskStatus` until the task has `status`; returns `Data`.
+    async fn wait_task(&self, task: &str, status: i64) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let d = self.poll("GetDigitalHumanStreamTaskStatus", json!({"TaskId": task})).await;
+            if d["Status"] == status {
+                return d;
+            }
+            assert!(Instant::now() < deadline, "task {task} never reached {status}: {d}");
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zego_stream_tasks_are_created_driven_interrupted_and_stopped() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    // A recording to drive with: `doppel speak` output, served over HTTP and sent as 16 kHz PCM.
+    let tmp = crate::support::TempDir::new("zego-live-voice");
+    let wav = tmp.path().join("voice.wav");
+    let out = crate::support::doppel_command()
+        .args(["speak", "--text", "This is a recorded voice driving the live avatar, one sentence at a time.", "-o"])
+        .arg(&wav)
+        .output()
+        .expect("doppel speak");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (base, callbacks) = callback_receiver(std::fs::read(&wav).unwrap()).await;
+    let z = Zego::start_with(
+        "streams",
+        &Opts::new().workers(0).env("DOPPEL_LIVE_MAX_STREAMS", 2).env("DOPPEL_FETCH_ALLOW_PRIVATE", "true"),
+    );
+    let create = |stream_id: &str| {
+        json!({
+            "DigitalHumanConfig": {"DigitalHumanId": "anna", "BackgroundColor": "#102030"},
+            "RTCConfig": {"RoomId": "room-1", "StreamId": stream_id},
+            "VideoConfig": {"Width": 720, "Height": 1280, "Bitrate": 1_500_000},
+            "TTL": 600,
+            "MaxIdleTime": 120,
+            "CallbackUrl": format!("{base}/cb"),
+        })
+    };
+
+    // Refusals name the field, with ZEGO's codes.
+    let bad = |patch: Value| {
+        let mut b = create("s-bad");
+        for (k, v) in patch.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    };
+    let v = z.call("CreateDigitalHumanStreamTask", bad(json!({"DigitalHumanConfig": {}}))).await;
+    assert_error(&v, 400_000_001, "DigitalHumanConfig.DigitalHumanId");
+    let v = z.call("CreateDigitalHumanStreamTask", bad(json!({"DigitalHumanConfig": {"DigitalHumanId": "nobody"}}))).await;
+    assert_error(&v, 400_000_003, "nobody");
+    let v = z.call("CreateDigitalHumanStreamTask", bad(json!({"VideoConfig": {"Width": 1000, "Height": 1000}}))).await;
+    assert_error(&v, 400_000_001, "VideoConfig.Width");
+    let v = z.call("CreateDigitalHumanStreamTask", bad(json!({"TTL": 5}))).await;
+    assert_error(&v, 400_000_001, "TTL is 5, out of range [10, 86400]");
+    let v = z.call("CreateDigitalHumanStreamTask", bad(json!({"RTCConfig": {"RoomId": "r", "StreamId": "no spaces"}}))).await;
+    assert_error(&v, 400_000_001, "RTCConfig.StreamId");
+
+    // Two streams; the StreamId is unique among running tasks; the third is over the limit.
+    let d = z.data("CreateDigitalHumanStreamTask", create("s-1")).await;
+    let task = d["TaskId"].as_str().expect("TaskId").to_string();
+    for k in ["WhepUrl", "ViewerToken", "ViewerUrl"] {
+        assert!(d[k].as_str().is_some_and(|s| s.starts_with("http") || k == "ViewerToken"), "{k}: {d}");
+    }
+    assert_error(&z.call("CreateDigitalHumanStreamTask", create("s-1")).await, 400_000_015, "s-1");
+    let other = z.data("CreateDigitalHumanStreamTask", create("s-2")).await["TaskId"].as_str().unwrap().to_string();
+    assert_error(&z.call("CreateDigitalHumanStreamTask", create("s-3")).await, 400_000_008, "2 stream tasks");
+
+    let st = z.wait_task(&task, 3).await;
+    assert_eq!((st["RoomId"].as_str(), st["StreamId"].as_str()), (Some("room-1"), Some("s-1")), "{st}");
+    assert!(st["CreateTime"].as_i64().is_some_and(|t| (t - now_secs()).abs() < 120), "{st}");
+    let q = z.data("QueryDigitalHumanStreamTasks", json!({})).await;
+    let ids: Vec<&str> = q["TaskList"].as_array().unwrap().iter().filter_map(|t| t["TaskId"].as_str()).collect();
+    assert!(ids.contains(&task.as_str()) && ids.contains(&other.as_str()), "{q}");
+    assert_error(&z.call("GetDigitalHumanStreamTaskStatus", json!({"TaskId": "nope"})).await, 400_000_005, "nope");
+
+    // Text drives: queued in order; an interrupt ends the playing one and drops the rest.
+    let say = |text: &str, timbre: &str, mode: i64| {
+        json!({"TaskId": task, "Text": text, "InterruptMode": mode,
+               "TTSConfig": {"TimbreId": timbre, "SpeechRate": 100, "Volume": 60}})
+    };
+    let mut no_timbre = say("Hello.", "x", 0);
+    no_timbre["TTSConfig"] = json!({});
+    assert_error(&z.call("DriveByText", no_timbre).await, 400_000_001, "TTSConfig.TimbreId");
+    assert_error(&z.call("DriveByText", say("Hello.", "no-such-voice", 0)).await, 400_000_004, "no-such-voice");
+    let long = "This sentence keeps the avatar busy for a few seconds, so that the next one has to wait its turn.";
+    let first = z.data("DriveByText", say(long, "espeak-en-us-ava", 0)).await["DriveId"].as_str().unwrap().to_string();
+    let second = z.data("DriveByText", say(long, "espeak-en-us-ava", 0)).await["DriveId"].as_str().unwrap().to_string();
+    z.wait_drive(&task, &first, 2).await;
+    let all = z.data("GetDriveStatus", json!({"TaskId": task})).await;
+    assert_eq!(all["DriveList"][1]["Status"], 1, "the second waits: {all}");
+    z.wait_drive(&task, &first, 4).await;
+    z.wait_drive(&task, &second, 2).await;
+    z.data("InterruptDriveTask", json!({"TaskId": task})).await;
+    z.wait_drive(&task, &second, 5).await;
+
+    // Audio drives: one from a URL that answers nothing fails alone; one from a real URL plays.
+    let broken = z.data("DriveByAudio", json!({"TaskId": task, "AudioUrl": "http://127.0.0.1:1/missing.wav"})).await;
+    let broken = broken["DriveId"].as_str().unwrap().to_string();
+    z.wait_drive(&task, &broken, 3).await;
+    assert_eq!(z.data("GetDigitalHumanStreamTaskStatus", json!({"TaskId": task})).await["Status"], 3);
+    let heard = z.data("DriveByAudio", json!({"TaskId": task, "AudioUrl": format!("{base}/voice.wav")})).await;
+    let heard = heard["DriveId"].as_str().unwrap().to_string();
+    z.wait_drive(&task, &heard, 2).await;
+    z.wait_drive(&task, &heard, 4).await;
+
+    // Actions.
+    z.data("DoAction", json!({"TaskId": task, "Action": "wave"})).await;
+    assert_error(&z.call("DoAction", json!({"TaskId": task, "Action": "fly"})).await, 400_000_001, "wave");
+
+    // PCM over the WebSocket: Start, binary PCM (16 kHz), Stop.
+    let ws = z.data("DriveByWsStream", json!({"TaskId": task})).await;
+    let (ws_drive, address) = (ws["DriveId"].as_str().unwrap().to_string(), ws["WssAddress"].as_str().unwrap());
+    assert!(address.starts_with("ws://") && address.contains("Token="), "{ws}");
+    let (mut socket, _) = tokio_tungstenite::connect_async(address).await.expect("WebSocket");
+    let start = |id: &str| {
+        Message::Text(json!({"Action": "Start", "Payload": {"DriveId": id, "SampleRate": 16000}}).to_string().into())
+    };
+    socket.send(start("not-a-drive")).await.unwrap();
+    let reply = socket.next().await.unwrap().unwrap();
+    assert!(reply.to_text().unwrap().contains("400000001"), "{reply}");
+    socket.send(start(&ws_drive)).await.unwrap();
+    let reply = socket.next().await.unwrap().unwrap();
+    assert!(reply.to_text().unwrap().contains("\"Code\":0"), "{reply}");
+    let pcm = doppel_media::decode::decode_audio(&wav, 16_000, 1).expect("decode");
+    let bytes: Vec<u8> = pcm.iter().flat_map(|s| ((s * 32767.0) as i16).to_le_bytes()).collect();
+    for (i, chunk) in bytes.chunks(4096).enumerate() {
+        socket.send(Message::Binary(chunk.to_vec().into())).await.unwrap();
+        if i == 3 {
+            z.wait_drive(&task, &ws_drive, 2).await;
+        }
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    socket.send(Message::Text(json!({"Action": "Stop", "Payload": {"DriveId": ws_drive}}).to_string().into())).await.unwrap();
+    z.wait_drive(&task, &ws_drive, 4).await;
+    drop(socket);
+
+    // Stop: the task ends, stays queryable, and refuses what needs a stream.
+    z.data("StopDigitalHumanStreamTask", json!({"TaskId": other})).await;
+    z.data("StopDigitalHumanStreamTask", json!({"TaskId": task})).await;
+    z.wait_task(&task, 5).await;
+    assert_error(&z.call("StopDigitalHumanStreamTask", json!({"TaskId": task})).await, 400_000_007, "stopped");
+    assert_error(&z.call("DriveByText", say("Hello.", "espeak-en-us-ava", 0)).await, 400_000_007, "stopped");
+    let q = z.data("QueryDigitalHumanStreamTasks", json!({})).await;
+    assert!(!q.to_string().contains(&task), "a stopped task is not running: {q}");
+
+    // Callbacks: EventType 3 (task status) and 4 (drive status), signed with the server secret as ZEGO signs.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let seen = callbacks.lock().unwrap().clone();
+        let of_task: Vec<&Value> = seen.iter().filter(|v| v["TaskId"] == task.as_str()).collect();
+        let task_statuses: Vec<i64> =
+            of_task.iter().filter(|v| v["EventType"] == 3).filter_map(|v| v["Detail"]["Status"].as_i64()).collect();
+        let drive_statuses: Vec<i64> =
+            of_task.iter().filter(|v| v["EventType"] == 4).filter_map(|v| v["Detail"]["Status"].as_i64()).collect();
+        let complete = task_statuses.contains(&3)
+            && task_statuses.contains(&5)
+            && [1, 2, 3, 4, 5].iter().all(|s| drive_statuses.contains(s));
+        if complete {
+            for v in &of_task {
+                let (ts, nonce) = (v["Timestamp"].as_str().unwrap(), v["Nonce"].as_str().unwrap());
+                assert_eq!(v["Signature"], doppel_server::live::callback_signature(&z.secret, ts, nonce), "{v}");
+                assert_eq!(v["AppId"], z.app_id, "{v}");
+            }
+            break;
+        }
+        assert!(Instant::now() < deadline, "callbacks so far: task {task_statuses:?}, drives {drive_statuses:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[test]
+fn the_callback_signature_is_zegos() {
+    // vendor-apis.md §1.2: nonce=123412, timestamp=1470820198, secret='secret'.
+    assert_eq!(
+        doppel_server::live::callback_signature("secret", "1470820198", "123412"),
+        "5bd59fd62953a8059fb7eaba95720f66d19e4517"
+    );
 }
