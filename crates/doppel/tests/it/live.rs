@@ -178,3 +178,37 @@ async fn a_stream_plays_in_chromium_speaks_when_driven_and_stops() {
     assert_eq!(r.status, 409, "{}", r.text());
     assert!(r.text().contains("stream_stopped"), "{}", r.text());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_survives_a_server_crash() {
+    let tmp = crate::support::TempDir::new("live-crash");
+    let mut server = Server::start(&tmp.data(), &Opts::new().workers(0));
+    let r = send(server.client.post(server.url("/api/v1/streams")).json(&json!({
+        "digital_human_id": "leo", "width": 1280, "height": 720, "stream_id": "kept"
+    })))
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let task = r.json()["task_id"].as_str().unwrap().to_string();
+    wait_stream(&server, &task, Duration::from_secs(30), |v| v["status"] == 3).await;
+
+    // SIGKILL: no chance to say goodbye. The restarted server takes the stream over once its hold lapses.
+    server.kill();
+    let server = Server::start(&tmp.data(), &Opts::new().workers(0));
+    let v = wait_stream(&server, &task, Duration::from_secs(60), |v| v["status"] == 3 && v["stats"]["frames"].as_u64() > Some(0))
+        .await;
+    assert_eq!((v["width"].as_u64(), v["height"].as_u64()), (Some(1280), Some(720)), "{v}");
+    assert_eq!(v["stream_id"], "kept");
+    let r = send(server.client.post(server.url(&format!("/api/v1/streams/{task}/drives"))).json(&json!({
+        "text": "I am back."
+    })))
+    .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let drive = r.json()["drive_id"].as_str().unwrap().to_string();
+    wait_drive(&server, &task, &drive, 4, Duration::from_secs(20)).await;
+    // The StreamId is still taken by the running stream.
+    let r = send(server.client.post(server.url("/api/v1/streams")).json(&json!({
+        "digital_human_id": "anna", "stream_id": "kept"
+    })))
+    .await;
+    assert_eq!(r.status, 409, "{}", r.text());
+}
