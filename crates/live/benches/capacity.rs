@@ -40,6 +40,7 @@ fn run(k: usize, secs: u64, codec: LiveCodec, tts: &Arc<dyn Tts>) -> Row {
                 encoder_threads: 1,
                 events: Arc::new(|_| {}),
                 now_ms: || 0,
+                rtmp_url: None,
             };
             let spec = LiveSpec {
                 avatar: "anna".into(),

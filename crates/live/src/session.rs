@@ -161,6 +161,8 @@ pub struct SessionConfig {
     pub events: Arc<dyn Fn(Event) + Send + Sync>,
     /// Time base for `*_at_ms` (milliseconds since the Unix epoch).
     pub now_ms: fn() -> i64,
+    /// Also push the stream to this RTMP URL ([`crate::rtmp`]).
+    pub rtmp_url: Option<String>,
 }
 
 impl std::fmt::Debug for SessionConfig {
@@ -180,6 +182,9 @@ pub struct Stats {
     pub late: u64,
     /// Average time to draw, convert and encode a watched frame, in milliseconds.
     pub work_ms: f64,
+    /// Frames sent to the RTMP server, and frames the pusher dropped (behind or not connected).
+    pub rtmp_sent: u64,
+    pub rtmp_dropped: u64,
 }
 
 enum Cmd {
@@ -620,6 +625,7 @@ struct Renderer<'a> {
     opus: Option<OpusEncoder>,
     opus_base: i64,
     packets: Vec<LivePacket>,
+    rtmp: Option<crate::rtmp::RtmpPush>,
     last_activity: Instant,
     work: Duration,
 }
@@ -640,6 +646,10 @@ impl<'a> Renderer<'a> {
             opus: None,
             opus_base: 0,
             packets: Vec::new(),
+            rtmp: session.config.rtmp_url.as_deref().map(|url| {
+                let c = &session.config;
+                crate::rtmp::RtmpPush::start(url, &c.id, w, h, c.bitrate_kbps, &c.x264_preset)
+            }),
             last_activity: Instant::now(),
             work: Duration::ZERO,
         }
@@ -779,6 +789,10 @@ impl<'a> Renderer<'a> {
             if late {
                 st.stats.late += 1;
             }
+            if let Some(r) = &self.rtmp {
+                st.stats.rtmp_sent = r.stats.sent.load(std::sync::atomic::Ordering::Relaxed);
+                st.stats.rtmp_dropped = r.stats.dropped.load(std::sync::atomic::Ordering::Relaxed);
+            }
             if encoded {
                 self.work += work_start.elapsed();
                 st.stats.encoded += 1;
@@ -805,12 +819,20 @@ impl<'a> Renderer<'a> {
         }
         if watched.is_empty() {
             self.opus = None;
-            return false;
+            if self.rtmp.is_none() {
+                return false;
+            }
         }
         self.scene.draw(&state, &mut self.canvas);
         if let Err(e) = self.yuv.convert(&self.canvas) {
             eprintln!("doppel: stream {}: converting a frame: {e}", self.session.id());
             return false;
+        }
+        if let Some(r) = &self.rtmp {
+            r.push(&self.yuv, &audio);
+        }
+        if watched.is_empty() {
+            return true;
         }
         let (w, h) = self.scene.size();
         for (k, codec) in LiveCodec::ALL.into_iter().enumerate() {

@@ -99,6 +99,8 @@ pub struct Encoder {
     frames: i64,
     audio: Option<AudioOut>,
     finished: bool,
+    /// Writing to a URL ([`Encoder::stream_to`]): nothing to move into place or remove.
+    streaming: bool,
 }
 
 impl std::fmt::Debug for Encoder {
@@ -110,6 +112,19 @@ impl std::fmt::Debug for Encoder {
 impl Encoder {
     /// Opens `path` for writing (through `path.partial`).
     pub fn create(path: &Path, opts: &EncodeOptions) -> Result<Encoder> {
+        Encoder::open(path, None, opts)
+    }
+
+    /// Streams to `url` in `format` (`flv` for `rtmp://…`): the same encoders, written as they come, with no
+    /// file to move into place. H.264 with AAC only.
+    pub fn stream_to(url: &str, format: &str, opts: &EncodeOptions) -> Result<Encoder> {
+        if opts.codec != VideoCodec::H264 || opts.alpha {
+            return Err(Error::Invalid("streaming is H.264 with AAC, without alpha".into()));
+        }
+        Encoder::open(Path::new(url), Some(format), opts)
+    }
+
+    fn open(path: &Path, stream_format: Option<&str>, opts: &EncodeOptions) -> Result<Encoder> {
         init();
         if opts.width == 0 || opts.height == 0 || !opts.width.is_multiple_of(2) || !opts.height.is_multiple_of(2) {
             return Err(Error::Invalid(format!("video size {}x{} must be non-zero and even", opts.width, opts.height)));
@@ -120,8 +135,9 @@ impl Encoder {
         if opts.alpha && opts.codec != VideoCodec::Vp8 {
             return Err(Error::Invalid("an alpha channel needs the VP8 codec (WebM)".into()));
         }
-        let tmp = partial_path(path);
-        let mut octx = ff(format!("creating {}", tmp.display()), format::output_as(&tmp, opts.codec.container()))?;
+        let tmp = if stream_format.is_some() { path.to_path_buf() } else { partial_path(path) };
+        let container = stream_format.unwrap_or(opts.codec.container());
+        let mut octx = ff(format!("opening {}", tmp.display()), format::output_as(&tmp, container))?;
         let global_header = octx.format().flags().contains(format::Flags::GLOBAL_HEADER);
 
         // Video.
@@ -190,7 +206,7 @@ impl Encoder {
         };
 
         let mut mux_opts = Dictionary::new();
-        if opts.codec == VideoCodec::H264 {
+        if opts.codec == VideoCodec::H264 && stream_format.is_none() {
             mux_opts.set("movflags", "+faststart");
         }
         ff(format!("writing the header of {}", tmp.display()), octx.write_header_with(mux_opts).map(|_| ()))?;
@@ -198,6 +214,7 @@ impl Encoder {
         Ok(Encoder {
             path: path.to_path_buf(),
             tmp,
+            streaming: stream_format.is_some(),
             octx,
             video,
             video_index,
@@ -253,7 +270,9 @@ impl Encoder {
         }
         self.drain_audio()?;
         ff(format!("finishing {}", self.tmp.display()), self.octx.write_trailer())?;
-        std::fs::rename(&self.tmp, &self.path).map_err(|source| Error::Io { path: self.path.clone(), source })?;
+        if !self.streaming {
+            std::fs::rename(&self.tmp, &self.path).map_err(|source| Error::Io { path: self.path.clone(), source })?;
+        }
         self.finished = true;
         Ok(())
     }
@@ -303,7 +322,7 @@ impl Encoder {
 
 impl Drop for Encoder {
     fn drop(&mut self) {
-        if !self.finished {
+        if !self.finished && !self.streaming {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }

@@ -13,11 +13,19 @@ use crate::api::{ASSET_TYPES, DEFAULT_LIMIT, JOB_TYPES, MAX_IMAGE_PIXELS, MAX_IM
 /// The OpenAPI document.
 pub fn document() -> Value {
     let mut paths = Map::new();
-    for group in [meta_paths(), video_paths(), human_paths(), voice_paths(), asset_paths()] {
+    for group in [meta_paths(), video_paths(), human_paths(), voice_paths(), asset_paths(), stream_paths()] {
         paths.extend(group);
     }
     let mut schemas = Map::new();
-    for group in [error_schemas(), job_schemas(), script_schemas(), human_schemas(), voice_schemas(), asset_schemas()] {
+    for group in [
+        error_schemas(),
+        job_schemas(),
+        script_schemas(),
+        human_schemas(),
+        voice_schemas(),
+        asset_schemas(),
+        stream_schemas(),
+    ] {
         schemas.extend(group);
     }
     json!({
@@ -35,6 +43,7 @@ pub fn document() -> Value {
             {"name": "digital-humans", "description": "The avatars a script's model_asset_id can name."},
             {"name": "voices", "description": "The voices a script's voice_config.voice_asset_id can name."},
             {"name": "assets", "description": "Uploaded files and job results."},
+            {"name": "streams", "description": "Live streams: create, drive, interrupt, watch over WHEP (docs/live-streams.md)."},
             {"name": "meta", "description": "This description."},
         ],
         "paths": paths,
@@ -625,6 +634,283 @@ fn asset_paths() -> Map<String, Value> {
     m
 }
 
+fn task_id_param() -> Value {
+    path_param("task_id", "The stream's `task_id`.")
+}
+
+fn stream_paths() -> Map<String, Value> {
+    let viewer = " A stream's `viewer_token` is accepted in place of the API key (also as `?token=`).";
+    let stream_errors = |extra: &str| {
+        json!({
+            "401": unauthorized(),
+            "404": not_found("stream"),
+            "409": error(&format!(
+                "`stream_not_started` (status 1), `stream_stopped`, or `stream_elsewhere` (another doppel process \
+                 runs it).{extra}"
+            )),
+        })
+    };
+    let mut create = operation(
+        "streams",
+        "createStream",
+        "Create a live stream",
+        "Starts a stream (status 1, then 3 within about a second). The answer also says how to watch it: \
+         `whep_url`, `viewer_token` (returned only here) and `viewer_url` (the viewer page).",
+        vec![],
+        json!({
+            "201": json_response("The new stream and how to watch it.", schema_ref("Stream")),
+            "400": error("`invalid_stream`: a field is out of range, or the digital human or voice does not exist."),
+            "401": unauthorized(),
+            "409": error("`stream_id_taken`: an unfinished stream of the project has this `stream_id`."),
+            "429": error("`stream_limit`: the project runs `[live] max_streams_per_project` streams already."),
+        }),
+    );
+    create["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema_ref("StreamRequest")}}});
+    let list = operation(
+        "streams",
+        "listStreams",
+        "List live streams",
+        "The project's streams, newest first (at most 100).",
+        vec![query_param("live", "`true`: only unfinished streams (status 1, 3, 4).", json!({"type": "boolean"}))],
+        json!({"200": json_response("The streams.", json!({"type": "object", "properties": {"streams": {"type": "array", "items": schema_ref("Stream")}}})), "401": unauthorized()}),
+    );
+    let show = operation(
+        "streams",
+        "showStream",
+        "Show a live stream",
+        &format!("The stream, its viewers and renderer statistics; stopped streams stay queryable.{viewer}"),
+        vec![task_id_param()],
+        json!({"200": json_response("The stream.", schema_ref("Stream")), "401": unauthorized(), "404": not_found("stream")}),
+    );
+    let stop_desc = "Stops the stream: status 4, then 5 once its renderer, encoders and viewers are released.";
+    let stop = |id: &str| {
+        operation(
+            "streams",
+            id,
+            "Stop a live stream",
+            stop_desc,
+            vec![task_id_param()],
+            json!({"200": json_response("The stream.", schema_ref("Stream")), "401": unauthorized(), "404": not_found("stream")}),
+        )
+    };
+    let mut drive = operation(
+        "streams",
+        "driveStream",
+        "Drive a live stream",
+        &format!(
+            "Exactly one of `text`, `audio_url`, `audio_asset_id` or `pcm: true`. Queued (status 1) unless \
+             `interrupt` is true, which interrupts what plays and drops the queue. A PCM drive answers 201 with \
+             `drive_id` and `ws_url` (the WebSocket of ZEGO's Start / PCM / Stop protocol).{viewer}"
+        ),
+        vec![task_id_param()],
+        {
+            let mut r = stream_errors("");
+            r["202"] = json_response("The drive.", schema_ref("Drive"));
+            r["201"] = json_response("A PCM drive: `drive_id` and `ws_url`.", json!({"type": "object"}));
+            r["400"] = error("`invalid_drive`: the text is empty or too long, an unknown voice or asset, or not exactly one source.");
+            r
+        },
+    );
+    drive["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema_ref("DriveRequest")}}});
+    let drives = operation(
+        "streams",
+        "listDrives",
+        "List a stream's drives",
+        &format!("Oldest first, the last 1000, while the process that runs the stream remembers them.{viewer}"),
+        vec![task_id_param()],
+        json!({"200": json_response("The drives.", json!({"type": "object", "properties": {"drives": {"type": "array", "items": schema_ref("Drive")}}})), "401": unauthorized(), "404": not_found("stream")}),
+    );
+    let show_drive = operation(
+        "streams",
+        "showDrive",
+        "Show a drive",
+        &format!("One drive.{viewer}"),
+        vec![task_id_param(), path_param("drive_id", "The drive's id.")],
+        json!({"200": json_response("The drive.", schema_ref("Drive")), "401": unauthorized(), "404": not_found("drive")}),
+    );
+    let interrupt = operation(
+        "streams",
+        "interruptStream",
+        "Interrupt",
+        &format!("Ends the playing drive on the next frame (status 5) and drops the queued ones.{viewer}"),
+        vec![task_id_param()],
+        {
+            let mut r = stream_errors("");
+            r["200"] = json_response("`{\"interrupted\": true}`.", json!({"type": "object"}));
+            r
+        },
+    );
+    let mut action = operation(
+        "streams",
+        "streamAction",
+        "Play an action",
+        &format!("`{{\"action\": NAME}}`: one of the digital human's actions, now.{viewer}"),
+        vec![task_id_param()],
+        {
+            let mut r = stream_errors("");
+            r["200"] = json_response("`{\"action\": NAME}`.", json!({"type": "object"}));
+            r["400"] = error("`invalid_action`: no such action (the message lists them).");
+            r
+        },
+    );
+    action["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["action"], "properties": {"action": {"type": "string"}}}}}});
+    let mut ws = operation(
+        "streams",
+        "streamPcmSocket",
+        "WebSocket PCM drive",
+        "A WebSocket (ZEGO's protocol): text `{\"Action\":\"Start\",\"Payload\":{\"DriveId\",\"SampleRate\": 16000 or \
+         24000}}`, binary mono 16-bit little-endian PCM, text `{\"Action\":\"Stop\",\"Payload\":{\"DriveId\"}}`. \
+         Authorized by the `Token` from `DriveByWsStream` or a `pcm: true` drive, not by a key.",
+        vec![task_id_param(), query_param("Token", "The WebSocket token.", json!({"type": "string"}))],
+        json!({"101": {"description": "Switching to the WebSocket protocol."}, "401": unauthorized()}),
+    );
+    ws["security"] = json!([]);
+    let mut whep = operation(
+        "streams",
+        "whepOffer",
+        "Watch (WHEP)",
+        &format!(
+            "An SDP offer (`Content-Type: application/sdp`) in; 201 with the SDP answer and `Location` (DELETE it to \
+             leave). VP8 or H.264 Constrained Baseline video (`?codec=vp8|h264`; by default VP8 when offered), Opus \
+             audio; media over UDP from `[live] webrtc_ip`.{viewer}"
+        ),
+        vec![task_id_param(), query_param("codec", "`vp8` or `h264`.", json!({"type": "string", "enum": ["vp8", "h264"]}))],
+        {
+            let mut r = stream_errors("");
+            r["201"] = json!({"description": "The SDP answer.", "content": {"application/sdp": {"schema": {"type": "string"}}}});
+            r["400"] = error("`invalid_offer`: not an SDP offer, or nothing in it doppel can send.");
+            r
+        },
+    );
+    whep["requestBody"] = json!({"required": true, "content": {"application/sdp": {"schema": {"type": "string"}}}});
+    let mut whep_options = operation(
+        "streams",
+        "whepOptions",
+        "WHEP preflight",
+        "CORS preflight; `Accept-Post: application/sdp`.",
+        vec![task_id_param()],
+        json!({"204": {"description": "Allowed."}}),
+    );
+    let whep_delete = operation(
+        "streams",
+        "whepDelete",
+        "Leave (WHEP)",
+        &format!("Closes the viewer the `Location` names.{viewer}"),
+        vec![task_id_param(), path_param("viewer", "The viewer's id (the last part of `Location`).")],
+        json!({"200": {"description": "Closed."}, "401": unauthorized(), "404": not_found("viewer")}),
+    );
+    let mut whep_delete_options = operation(
+        "streams",
+        "whepViewerOptions",
+        "WHEP preflight (viewer)",
+        "CORS preflight.",
+        vec![task_id_param(), path_param("viewer", "The viewer's id.")],
+        json!({"204": {"description": "Allowed."}}),
+    );
+    whep_options["security"] = json!([]);
+    whep_delete_options["security"] = json!([]);
+    let mut m = Map::new();
+    m.insert("/streams".into(), json!({"post": create, "get": list}));
+    m.insert("/streams/{task_id}".into(), json!({"get": show, "delete": stop("deleteStream")}));
+    m.insert("/streams/{task_id}/stop".into(), json!({"post": stop("stopStream")}));
+    m.insert("/streams/{task_id}/drives".into(), json!({"post": drive, "get": drives}));
+    m.insert("/streams/{task_id}/drives/{drive_id}".into(), json!({"get": show_drive}));
+    m.insert("/streams/{task_id}/interrupt".into(), json!({"post": interrupt}));
+    m.insert("/streams/{task_id}/actions".into(), json!({"post": action}));
+    m.insert("/streams/{task_id}/ws".into(), json!({"get": ws}));
+    m.insert("/streams/{task_id}/whep".into(), json!({"post": whep, "options": whep_options}));
+    m.insert("/streams/{task_id}/whep/{viewer}".into(), json!({"delete": whep_delete, "options": whep_delete_options}));
+    m
+}
+
+fn stream_schemas() -> Map<String, Value> {
+    let status = "1 initializing, 2 initialization failed, 3 streaming, 4 stopping, 5 stopped (ZEGO's numbers).";
+    schemas(vec![
+        (
+            "StreamRequest",
+            json!({
+                "type": "object",
+                "required": ["digital_human_id"],
+                "additionalProperties": false,
+                "properties": {
+                    "digital_human_id": {"type": "string", "description": "A built-in, imported or photo digital human."},
+                    "voice_id": {"type": "string", "description": "Default: the digital human's voice."},
+                    "background_color": {"type": "string", "example": "#203040"},
+                    "background_image": {"type": "string", "description": "An IMAGE asset id or an http(s) URL."},
+                    "width": {"type": "integer", "default": 720, "description": "720x1280, 1280x720, 1080x1920 or 1920x1080."},
+                    "height": {"type": "integer", "default": 1280},
+                    "bitrate": {"type": "integer", "default": 2000000, "minimum": 100000, "maximum": 3000000, "description": "Bits per second."},
+                    "room_id": {"type": "string", "maxLength": 128},
+                    "stream_id": {"type": "string", "maxLength": 128, "pattern": "^[0-9A-Za-z_-]+$"},
+                    "ttl": {"type": "integer", "default": 86400, "minimum": 10, "maximum": 86400},
+                    "max_idle_time": {"type": "integer", "default": 900, "minimum": 30, "maximum": 86400},
+                    "callback_url": {"type": "string", "format": "uri", "description": "Status changes, as ZEGO's EventType 3 and 4."},
+                    "rtmp_url": {"type": "string", "description": "Also push the stream here (rtmp:// or rtmps://; H.264 and AAC in FLV)."},
+                },
+            }),
+        ),
+        (
+            "Stream",
+            json!({
+                "type": "object",
+                "properties": {
+                    "task_id": {"type": "string"},
+                    "status": {"type": "integer", "enum": [1, 2, 3, 4, 5], "description": status},
+                    "status_name": {"type": "string"},
+                    "room_id": {"type": "string"},
+                    "stream_id": {"type": "string"},
+                    "created_at": time_field("When the stream was created."),
+                    "ended_at": time_field("When it stopped or failed."),
+                    "reason": {"type": "string", "description": "Why it failed or stopped."},
+                    "config": {"type": "object", "description": "What was asked."},
+                    "width": {"type": "integer"},
+                    "height": {"type": "integer"},
+                    "mouth_box": {"type": "object", "description": "Where the mouth moves: x, y, width, height in pixels."},
+                    "viewers": {"type": "array", "items": {"type": "object"}},
+                    "stats": {"type": "object", "description": "frames ticked, encoded, late ticks, work_ms per encoded frame."},
+                    "whep_url": {"type": "string", "format": "uri"},
+                    "viewer_url": {"type": "string", "format": "uri"},
+                    "viewer_token": {"type": "string", "description": "Only in the answer to the create call."},
+                },
+            }),
+        ),
+        (
+            "DriveRequest",
+            json!({
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "text": {"type": "string", "maxLength": 1800, "description": "Plain text or SSML."},
+                    "audio_url": {"type": "string", "format": "uri"},
+                    "audio_asset_id": {"type": "string"},
+                    "pcm": {"type": "boolean"},
+                    "voice_id": {"type": "string"},
+                    "speed": {"type": "integer", "minimum": 50, "maximum": 200},
+                    "pitch": {"type": "integer", "minimum": 50, "maximum": 200},
+                    "volume": {"type": "integer", "minimum": 90, "maximum": 240},
+                    "interrupt": {"type": "boolean", "default": false},
+                },
+            }),
+        ),
+        (
+            "Drive",
+            json!({
+                "type": "object",
+                "properties": {
+                    "drive_id": {"type": "string"},
+                    "kind": {"type": "string", "enum": ["text", "audio", "pcm"]},
+                    "status": {"type": "integer", "enum": [1, 2, 3, 4, 5], "description": "1 queued, 2 driving, 3 failed, 4 finished, 5 interrupted."},
+                    "status_name": {"type": "string"},
+                    "error": {"type": "string"},
+                    "created_at_ms": {"type": "integer"},
+                    "started_at_ms": {"type": "integer"},
+                    "ended_at_ms": {"type": "integer"},
+                },
+            }),
+        ),
+    ])
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Schemas
 
@@ -1083,7 +1369,7 @@ mod tests {
 
     use super::*;
 
-    /// Every route of `api::routes()`, as (method, path). Keep in step with `api.rs`.
+    /// Every route of `api::routes()` and `live::api::routes()`, as (method, path). Keep in step with them.
     const ROUTES: &[(&str, &str)] = &[
         ("get", "/openapi.json"),
         ("post", "/videos"),
@@ -1101,6 +1387,21 @@ mod tests {
         ("get", "/assets/{id}"),
         ("delete", "/assets/{id}"),
         ("get", "/assets/{id}/content"),
+        ("post", "/streams"),
+        ("get", "/streams"),
+        ("get", "/streams/{task_id}"),
+        ("delete", "/streams/{task_id}"),
+        ("post", "/streams/{task_id}/stop"),
+        ("post", "/streams/{task_id}/drives"),
+        ("get", "/streams/{task_id}/drives"),
+        ("get", "/streams/{task_id}/drives/{drive_id}"),
+        ("post", "/streams/{task_id}/interrupt"),
+        ("post", "/streams/{task_id}/actions"),
+        ("get", "/streams/{task_id}/ws"),
+        ("post", "/streams/{task_id}/whep"),
+        ("options", "/streams/{task_id}/whep"),
+        ("delete", "/streams/{task_id}/whep/{viewer}"),
+        ("options", "/streams/{task_id}/whep/{viewer}"),
     ];
 
     const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -1163,7 +1464,8 @@ mod tests {
         // Only the document itself is open; the rest inherit the global bearer requirement.
         for (m, p) in ROUTES {
             let open = doc["paths"][p][m].get("security") == Some(&json!([]));
-            assert_eq!(open, *p == "/openapi.json", "{m} {p}: security");
+            let unauthenticated = *p == "/openapi.json" || p.ends_with("/ws") || *m == "options";
+            assert_eq!(open, unauthenticated, "{m} {p}: security");
         }
     }
 

@@ -212,3 +212,55 @@ async fn a_stream_survives_a_server_crash() {
     .await;
     assert_eq!(r.status, 409, "{}", r.text());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_is_pushed_to_an_rtmp_server() {
+    let server = Server::start_temp("live-rtmp", &Opts::new().workers(0).env("DOPPEL_FETCH_ALLOW_PRIVATE", "true"));
+    // Only rtmp:// and rtmps:// URLs.
+    let r = send(server.client.post(server.url("/api/v1/streams")).json(&json!({
+        "digital_human_id": "leo", "rtmp_url": "http://example.com/live"
+    })))
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("rtmp_url"), "{}", r.text());
+
+    // FFmpeg listens as an RTMP server and records what it receives.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("rtmp://127.0.0.1:{port}/live/doppel");
+    let out = server.dir().join("received.flv");
+    let mut ffmpeg = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-listen", "1", "-i", &url, "-c", "copy", "-t", "4"])
+        .arg(&out)
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("ffmpeg (make test installs it)");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let r = send(server.client.post(server.url("/api/v1/streams")).json(&json!({
+        "digital_human_id": "leo", "width": 1280, "height": 720, "rtmp_url": url
+    })))
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let task = r.json()["task_id"].as_str().unwrap().to_string();
+    wait_stream(&server, &task, Duration::from_secs(30), |v| v["status"] == 3).await;
+    let r = send(server.client.post(server.url(&format!("/api/v1/streams/{task}/drives"))).json(&json!({
+        "text": "Hello to everyone watching through the media server."
+    })))
+    .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while ffmpeg.try_wait().expect("ffmpeg").is_none() {
+        if Instant::now() > deadline {
+            let _ = ffmpeg.kill();
+            panic!("the RTMP server received too little in 40 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let info = doppel_media::probe(&out).expect("probe what the RTMP server recorded");
+    let video = info.stream(doppel_media::StreamKind::Video).expect("video");
+    let audio = info.stream(doppel_media::StreamKind::Audio).expect("audio");
+    assert_eq!((video.codec.as_str(), video.width, video.height), ("h264", 1280, 720), "{info:?}");
+    assert_eq!((audio.codec.as_str(), audio.sample_rate), ("aac", 48_000), "{info:?}");
+    assert!(video.packets >= 90, "{} frames in 4 s", video.packets);
+    let v = wait_stream(&server, &task, Duration::from_secs(5), |v| v["stats"]["rtmp_sent"].as_u64() >= Some(90)).await;
+    assert_eq!(v["status"], 3, "the stream goes on after the server leaves: {v}");
+}

@@ -65,6 +65,7 @@ struct CreateRequest {
     ttl: Option<u64>,
     max_idle_time: Option<u64>,
     callback_url: Option<String>,
+    rtmp_url: Option<String>,
 }
 
 /// The native answer to a [`CreateError`].
@@ -122,6 +123,7 @@ async fn create_stream(State(state): State<AppState>, caller: Caller, Json(body)
         ttl: req.ttl.unwrap_or(86_400),
         max_idle_time: req.max_idle_time.unwrap_or(900),
         callback_url: req.callback_url.filter(|v| !v.is_empty()),
+        rtmp_url: req.rtmp_url.filter(|v| !v.is_empty()),
     };
     super::check_spec(&spec, str::to_string).map_err(create_error)?;
     let (row, token) = super::create(&state, &caller.project_id, spec).await.map_err(create_error)?;

@@ -73,6 +73,9 @@ pub struct StreamSpec {
     /// Seconds.
     pub max_idle_time: u64,
     pub callback_url: Option<String>,
+    /// Also push the stream here (`rtmp://` or `rtmps://`).
+    #[serde(default)]
+    pub rtmp_url: Option<String>,
 }
 
 /// Why a stream was not created; each API answers it in its own dialect.
@@ -134,6 +137,12 @@ pub fn check_spec(spec: &StreamSpec, name: impl Fn(&str) -> String) -> Result<()
     if let Some(c) = &spec.background_color {
         if doppel_render::subtitles::parse_hex_color(c).is_none() {
             return invalid("background_color", format!("{c:?} is not a colour (#RRGGBB)"));
+        }
+    }
+    if let Some(u) = &spec.rtmp_url {
+        let ok = url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "rtmp" | "rtmps") && p.host().is_some());
+        if !ok {
+            return invalid("rtmp_url", format!("{u:?} is not an rtmp:// or rtmps:// URL"));
         }
     }
     if let Some(u) = &spec.callback_url {
@@ -297,6 +306,9 @@ pub async fn create(
             return Err(CreateError::VoiceNotFound(v.clone()));
         }
     }
+    if let Some(u) = &spec.rtmp_url {
+        check_push_target(state, u).await.map_err(|message| CreateError::Invalid { field: "rtmp_url".into(), message })?;
+    }
     let id = doppel_store::new_id();
     if let Some(src) = spec.background_image.clone() {
         let file = fetch_to_file(state, project_id, &src, &format!("live-{id}-background"), "IMAGE")
@@ -324,6 +336,25 @@ pub async fn create(
     Ok((row, token))
 }
 
+/// An RTMP target obeys the URL fetch policy: its host must resolve to public addresses unless private ones are
+/// allowed (`[fetch] allow_private`).
+async fn check_push_target(state: &AppState, u: &str) -> Result<(), String> {
+    if state.config.fetch.allow_private {
+        return Ok(());
+    }
+    let parsed = url::Url::parse(u).map_err(|e| e.to_string())?;
+    let host = parsed.host_str().unwrap_or_default().to_string();
+    let port = parsed.port().unwrap_or(1935);
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map_err(|e| format!("{host}: cannot be resolved: {e}"))?
+        .collect();
+    if addrs.is_empty() || addrs.iter().any(|a| !crate::fetch::is_public(a.ip())) {
+        return Err(format!("{host} is not a public address (the URL fetch policy allows only those)"));
+    }
+    Ok(())
+}
+
 /// Starts the session of `row` in this process.
 async fn run(state: &AppState, row: &StreamRow, spec: StreamSpec) {
     let avatars = crate::catalog::avatars_for(state, &row.project_id, Some(&spec.digital_human_id)).await;
@@ -340,6 +371,7 @@ async fn run(state: &AppState, row: &StreamRow, spec: StreamSpec) {
             let _ = tx.send(e);
         }),
         now_ms: doppel_store::now_ms,
+        rtmp_url: spec.rtmp_url.clone(),
     };
     let background = match &spec.background_file {
         Some(f) => LiveBackground::Image(f.clone()),

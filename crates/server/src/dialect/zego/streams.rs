@@ -5,8 +5,8 @@
 //!
 //! ZEGO publishes into its RTC rooms; doppel serves the stream itself, so `CreateDigitalHumanStreamTask`'s
 //! `Data` has, beside `TaskId`, how to watch: `WhepUrl`, `ViewerToken` and `ViewerUrl`. Also accepted beside
-//! ZEGO's fields: `TimbreId` (the stream's default voice) and `CallbackUrl` (where EventType 3 and 4 go;
-//! ZEGO configures it out of band). `VideoConfig` defaults to 720x1280, which a CPU sustains; sizes are
+//! ZEGO's fields: `TimbreId` (the stream's default voice), `CallbackUrl` (where EventType 3 and 4 go; ZEGO
+//! configures it out of band) and `RtmpUrl` (push the stream there too). `VideoConfig` defaults to 720x1280, which a CPU sustains; sizes are
 //! 720x1280, 1280x720, 1080x1920 and 1920x1080.
 //!
 //! TTS settings map onto doppel's: `SpeechRate` [-500, 500] → speed 100 + rate / 5 (clamped to 50–200),
@@ -86,6 +86,7 @@ pub async fn create(state: &AppState, project_id: &str, p: &Params) -> ZegoResul
         ttl: p.int("TTL", 10, 86_400, 86_400)? as u64,
         max_idle_time: p.int("MaxIdleTime", 30, 86_400, 900)? as u64,
         callback_url: p.string("CallbackUrl")?,
+        rtmp_url: p.string("RtmpUrl")?,
     };
     live::check_spec(&spec, |f| match f {
         "width" | "height" => "VideoConfig.Width/Height".into(),
@@ -96,6 +97,7 @@ pub async fn create(state: &AppState, project_id: &str, p: &Params) -> ZegoResul
         "stream_id" => "RTCConfig.StreamId".into(),
         "background_color" => "DigitalHumanConfig.BackgroundColor".into(),
         "callback_url" => "CallbackUrl".into(),
+        "rtmp_url" => "RtmpUrl".into(),
         other => other.into(),
     })
     .map_err(create_error)?;
