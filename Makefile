@@ -46,11 +46,13 @@ test: test-deps
 	  $(CARGO) test --workspace --locked
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
-bench: deps
+bench: test-deps
 	DOPPEL_MODELS_DIR=$$(scripts/face-models.sh --test) && export DOPPEL_MODELS_DIR && \
 	  $(CARGO) bench --locked -p doppel-render --bench render
 	$(CARGO) bench --locked -p doppel-speech --bench speech
 	$(CARGO) bench --locked -p doppel-speech --bench lipsync
+	$(CARGO) bench --locked -p doppel-live --bench capacity
+	$(CARGO) bench --locked -p doppel --bench live
 	$(CARGO) run --release --locked -p doppel -- lipsync-eval --all-voices
 
 bench-api: deps

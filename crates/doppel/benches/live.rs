@@ -6,8 +6,9 @@
 //!   above a threshold set from idle noise), over `DOPPEL_BENCH_DRIVES` (default 50) drives; median and p95.
 //!   Beside it, the server's part (request to the drive's first rendered frame) and the baseline of the same
 //!   run: synthesizing the same texts with the same voice alone.
-//! * **A/V skew**: when the drive's sound starts (analyser RMS over 0.02 on the received audio) against when
-//!   its mouth first moves, both at the browser; 20 drives.
+//! * **A/V skew**: on 20 drives (each from silence), when the mouth first moves against when the sound starts
+//!   (analyser RMS over 0.02), at the browser and in the source itself: their difference is what the way from
+//!   renderer to screen adds.
 //! * **Pacing**: frames the server's clock produced and frames Chromium decoded over `DOPPEL_BENCH_PACING_SECS`
 //!   (default 60; the documented run uses 600), with a drive every 5 s; the lowest 10-second rate the browser
 //!   saw.
@@ -38,6 +39,22 @@ const TEXTS: [&str; 5] = [
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// In synthesized speech: when the mouth first leaves rest minus when the sound's RMS (over 512 samples at
+/// 48 kHz, as the viewer page measures) first passes 0.02, in milliseconds.
+fn mouth_minus_sound_ms(speech: &doppel_speech::Speech) -> f64 {
+    let shapes = speech.timeline.frame_shapes();
+    let mouth = shapes.iter().position(|s| *s != doppel_avatar::Shape::X).unwrap_or(0) as f64 * 40.0;
+    let rate = speech.sample_rate as usize;
+    let window = (512 * rate / 48_000).max(1);
+    let samples: Vec<f64> = speech.samples.iter().map(|&x| x as f64 / 32768.0).collect();
+    let sound = (0..samples.len().saturating_sub(window))
+        .step_by(window / 4 + 1)
+        .find(|&i| (samples[i..i + window].iter().map(|x| x * x).sum::<f64>() / window as f64).sqrt() > 0.02)
+        .map(|i| (i + window) as f64 * 1000.0 / rate as f64)
+        .unwrap_or(0.0);
+    mouth - sound
 }
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {
@@ -97,16 +114,19 @@ async fn main() {
     }
     let failed = drives - glass.len();
 
-    // Baseline: the same texts synthesized alone with the stream's voice.
-    let voice = stream(&server, &task).await;
-    let _ = voice;
+    // Baseline: the same texts synthesized alone with the stream's voice. Also where, in the source itself, the
+    // mouth first opens against where the sound first passes the browser's threshold.
     let tts = Engines::with_http(Vec::new()).expect("espeak");
     let mut synth = Vec::new();
+    let mut source_offset = Vec::new();
     for i in 0..drives {
         let plan = doppel_script::parse_text(TEXTS[i % TEXTS.len()]).unwrap();
         let t = Instant::now();
-        tts.synthesize("espeak-en-us-ava", &plan, VoiceSettings::default()).expect("synthesize");
+        let speech = tts.synthesize("espeak-en-us-ava", &plan, VoiceSettings::default()).expect("synthesize");
         synth.push(t.elapsed().as_secs_f64() * 1000.0);
+        if i < TEXTS.len() {
+            source_offset.push(mouth_minus_sound_ms(&speech));
+        }
     }
 
     // A/V skew.
@@ -117,7 +137,6 @@ async fn main() {
         if let Some(s) = v["skew"].as_f64() {
             skew.push(s);
         }
-        tokio::time::sleep(Duration::from_millis(1500)).await;
     }
 
     // Pacing.
@@ -152,6 +171,9 @@ async fn main() {
     let syn = percentile(&mut synth.clone(), 0.5);
     let sk_med = percentile(&mut skew.clone(), 0.5);
     let sk_abs = percentile(&mut skew.iter().map(|s| s.abs()).collect::<Vec<_>>(), 0.95);
+    let src = percentile(&mut source_offset.clone(), 0.5);
+    let transport = sk_med - src;
+
     println!("live, glass to glass on loopback (720x1280 VP8, anna, Chromium over WHEP):");
     println!(
         "  latency over {} drives ({failed} not seen): median {med:.0} ms, p95 {p95:.0} ms (threshold {threshold:.1})",
@@ -159,7 +181,13 @@ async fn main() {
     );
     println!("  server part (request → first frame rendered): median {srv:.0} ms");
     println!("  baseline, synthesis alone: median {syn:.1} ms; latency / synthesis = {:.1}", med / syn);
-    println!("  A/V skew over {} drives: median {sk_med:+.0} ms (video − audio), p95 |skew| {sk_abs:.0} ms", skew.len());
+    println!(
+        "  mouth onset − sound onset at the viewer over {} drives: median {sk_med:+.0} ms, p95 |·| {sk_abs:.0} ms",
+        skew.len()
+    );
+    println!("  the same in the source (first open mouth frame − first sound over the threshold): median {src:+.0} ms");
+    println!("  A/V skew added on the way (viewer − source): {transport:+.0} ms");
+
     println!(
         "  pacing over {secs:.0} s: server {server_fps:.2} fps ({late} late ticks), viewer {viewer_fps:.2} fps, \
          lowest 10 s at the viewer {window_min:.2} fps"

@@ -118,7 +118,9 @@ impl Hub {
         let tap = &self.video[slot(codec)];
         tap.subscribers.fetch_add(1, Ordering::SeqCst);
         let sub = Subscription { codec, video: tap.tx.subscribe(), audio: self.audio.subscribe(), hub: self.clone() };
-        self.request_keyframe(codec);
+        // A joining viewer always gets a keyframe of its own (not merged with a request just served).
+        *tap.last_key.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        tap.want_key.store(true, Ordering::SeqCst);
         sub
     }
 
@@ -127,8 +129,7 @@ impl Hub {
         self.video[slot(codec)].subscribers.load(Ordering::SeqCst) > 0
     }
 
-    /// Asks the renderer for a keyframe of `codec` soon (merged with requests in the last 300 ms, except the
-    /// first one after a pause).
+    /// Asks the renderer for a keyframe of `codec` soon (loss reports: merged with requests in the last 300 ms).
     pub fn request_keyframe(&self, codec: LiveCodec) {
         let tap = &self.video[slot(codec)];
         let mut last = tap.last_key.lock().unwrap_or_else(|e| e.into_inner());

@@ -138,9 +138,6 @@ pub enum SessionError {
     /// A bad argument; `field` names it.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
-    /// No such drive (or it is not a WebSocket drive that is still open).
-    #[error("no drive {0:?} is waiting for PCM on this stream")]
-    NoDrive(String),
 }
 
 /// How a stream runs.
@@ -671,7 +668,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// Applies a command; returns false on stop.
-    fn apply(&mut self, cmd: Cmd, clock_ms: u32) -> bool {
+    fn apply(&mut self, cmd: Cmd) -> bool {
         match cmd {
             Cmd::Enqueue { id, interrupt } => {
                 if interrupt {
@@ -700,7 +697,6 @@ impl<'a> Renderer<'a> {
             }
             Cmd::Interrupt => self.interrupt_all(),
             Cmd::Action { name } => {
-                let _ = clock_ms;
                 let target = match self.playing.as_mut().and_then(|p| p.current.as_mut()) {
                     Some((seg, i)) => (seg, *i),
                     None => (&mut self.idle.0, self.idle.1),
@@ -765,7 +761,7 @@ impl<'a> Renderer<'a> {
                 let wait = due.saturating_duration_since(now);
                 match rx.recv_timeout(wait) {
                     Ok(cmd) => {
-                        if !self.apply(cmd, (n * 40) as u32) {
+                        if !self.apply(cmd) {
                             return None;
                         }
                     }

@@ -7,6 +7,8 @@
 //! * Media flows once ICE and DTLS are up (`Event::Connected`): the viewer subscribes to its codec, which asks
 //!   the renderer for a keyframe, and skips video until a keyframe arrives. PLI/FIR and a lagging subscription
 //!   ask for another.
+//! * Audio and video are one media stream in the answer, so that the browser plays them in sync (it lines
+//!   both up by the RTCP sender reports, whose wall clock is the stream's).
 //! * A viewer ends on WHEP DELETE ([`crate::Hub::close_viewer`]), when the stream ends, when ICE disconnects or
 //!   DTLS closes, or when nothing has come from the browser for [`SILENCE_LIMIT`] (a browser that vanished
 //!   without a word). Its task owns everything it holds; ending the task releases it.
@@ -82,12 +84,32 @@ pub async fn accept(
     let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| WhepError::Unacceptable(e.to_string()))?;
     let close = hub.add_viewer(&viewer_id);
     let id = viewer_id.clone();
+    let viewer = Viewer { rtc, socket, local, hub: hub.clone(), id: id.clone(), prefer };
     tokio::spawn(async move {
-        let viewer = Viewer { rtc, socket, local, hub: hub.clone(), id: id.clone(), prefer };
-        viewer.run(close).await;
+        // The viewer runs in a task of its own, so that even a panic in it ends only this viewer, and it is
+        // forgotten either way.
+        let _ = tokio::spawn(viewer.run(close)).await;
         hub.remove_viewer(&id);
     });
-    Ok(Accepted { viewer_id, answer: answer.to_sdp_string() })
+    Ok(Accepted { viewer_id, answer: one_media_stream(&answer.to_sdp_string()) })
+}
+
+/// The answer with every track in one media stream (`a=msid:doppel …`). str0m names a random stream per
+/// track when the offer has none (a browser's recvonly offer); browsers lip-sync only the tracks of one stream.
+pub fn one_media_stream(sdp: &str) -> String {
+    let mut ids: Vec<&str> = Vec::new();
+    for line in sdp.lines() {
+        if let Some(rest) = line.strip_prefix("a=msid:") {
+            if let Some(id) = rest.split_whitespace().next().filter(|id| *id != "-" && !ids.contains(id)) {
+                ids.push(id);
+            }
+        }
+    }
+    let mut out = sdp.to_string();
+    for id in ids {
+        out = out.replace(id, "doppel");
+    }
+    out
 }
 
 struct Viewer {
@@ -236,5 +258,20 @@ impl Viewer {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_track_joins_one_stream() {
+        let sdp = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=msid:AbC123 t1\r\na=ssrc:1 msid:AbC123 t1\r\n\
+                   m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=msid:XyZ789 t2\r\n";
+        let out = one_media_stream(sdp);
+        assert_eq!(out.matches("a=msid:doppel ").count(), 2, "{out}");
+        assert!(out.contains("a=ssrc:1 msid:doppel t1"), "{out}");
+        assert!(!out.contains("AbC123") && !out.contains("XyZ789"));
     }
 }

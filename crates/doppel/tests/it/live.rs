@@ -44,6 +44,13 @@ pub async fn wait_drive(server: &Server, task: &str, drive: &str, status: i64, w
     }
 }
 
+/// Creates a stream; returns its task id.
+async fn create_stream(server: &Server, body: Value) -> String {
+    let r = send(server.client.post(server.url("/api/v1/streams")).json(&body)).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["task_id"].as_str().expect("task_id").to_string()
+}
+
 /// Threads of the server process whose name starts with `live-` (a stream's renderer and preparer).
 fn live_threads(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/task"))
@@ -98,6 +105,9 @@ async fn a_stream_plays_in_chromium_speaks_when_driven_and_stops() {
     let timing = vp8.eval("doppel.timing()").await;
     let join_ms = timing["firstFrame"].as_f64().unwrap() - timing["answered"].as_f64().unwrap();
     assert!(join_ms < 1000.0, "first picture {join_ms:.0} ms after the WHEP answer");
+    // Audio and video are one media stream, which is what browsers lip-sync.
+    assert_eq!(timing["videoStreams"], json!(["doppel"]), "{timing}");
+    assert_eq!(timing["audioStreams"], json!(["doppel"]), "{timing}");
 
     // Idle: the mouth region barely changes. Speaking: it does, and there is sound.
     let idle = vp8.eval("doppel.mouthActivity(1200)").await;
@@ -263,4 +273,30 @@ async fn a_stream_is_pushed_to_an_rtmp_server() {
     assert!(video.packets >= 90, "{} frames in 4 s", video.packets);
     let v = wait_stream(&server, &task, Duration::from_secs(5), |v| v["stats"]["rtmp_sent"].as_u64() >= Some(90)).await;
     assert_eq!(v["status"], 3, "the stream goes on after the server leaves: {v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ttl_and_idle_time_stop_streams_by_themselves() {
+    let server = Server::start_temp("live-ttl", &Opts::new().workers(0));
+    // Out of range: named, with the limits.
+    let r = send(server.client.post(server.url("/api/v1/streams")).json(&json!({"digital_human_id": "anna", "ttl": 5})))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("ttl: 5 is out of range [10, 86400]"), "{}", r.text());
+    let short = create_stream(&server, json!({"digital_human_id": "anna", "ttl": 10})).await;
+    let idle =
+        create_stream(&server, json!({"digital_human_id": "leo", "width": 1280, "height": 720, "max_idle_time": 30}))
+            .await;
+    let started = Instant::now();
+    let v = wait_stream(&server, &short, Duration::from_secs(20), |v| v["status"] == 5).await;
+    assert!(v["reason"].as_str().is_some_and(|r| r.contains("TTL")), "{v}");
+    assert!(started.elapsed() >= Duration::from_secs(8), "stopped too early: {v}");
+    // A drive keeps an idle stream alive; 30 s after the last one it stops.
+    let r = send(server.client.post(server.url(&format!("/api/v1/streams/{idle}/drives"))).json(&json!({"text": "Still here."})))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let spoke = Instant::now();
+    let v = wait_stream(&server, &idle, Duration::from_secs(45), |v| v["status"] == 5).await;
+    assert!(v["reason"].as_str().is_some_and(|r| r.contains("MaxIdleTime")), "{v}");
+    assert!(spoke.elapsed() >= Duration::from_secs(29), "stopped {:?} after the drive: {v}", spoke.elapsed());
 }

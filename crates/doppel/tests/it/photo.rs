@@ -179,3 +179,35 @@ fn the_official_metastudio_sdk_makes_photo_videos() {
     assert!(stdout.contains("PASS:"), "{stdout}");
     assert!(!stderr.contains("ConversionWarning") && !stderr.contains("SdkWarning"), "the SDK warned: {stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_digital_human_goes_live() {
+    let test = "a_photo_digital_human_goes_live";
+    let Some(models) = models_dir(test) else { return };
+    let server = Server::start_temp("photo-live", &Opts::new().workers(0).env("DOPPEL_MODELS_DIR", models.display()));
+    let photo = std::fs::read(models.join("astronaut.png")).expect("astronaut.png");
+    let r = send(
+        server
+            .client
+            .post(server.url("/api/v1/digital-humans?name=astronaut.png"))
+            .header(CONTENT_TYPE, "image/png")
+            .body(photo),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_str().expect("id").to_string();
+    let r = send(server.client.post(server.url("/api/v1/streams")).json(&json!({"digital_human_id": id}))).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let task = r.json()["task_id"].as_str().expect("task_id").to_string();
+    let v = crate::live::wait_stream(&server, &task, Duration::from_secs(60), |v| v["status"] == 3).await;
+    // The mouth is where the face is: in the upper half of the portrait, near the middle.
+    let (x, y) = (v["mouth_box"]["x"].as_u64().expect("mouth_box"), v["mouth_box"]["y"].as_u64().unwrap());
+    assert!((150..570).contains(&x) && (100..900).contains(&y), "{v}");
+    let r = send(server.client.post(server.url(&format!("/api/v1/streams/{task}/drives"))).json(&json!({
+        "text": "Hello from a photo."
+    })))
+    .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let drive = r.json()["drive_id"].as_str().unwrap().to_string();
+    crate::live::wait_drive(&server, &task, &drive, 4, Duration::from_secs(30)).await;
+}

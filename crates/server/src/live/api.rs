@@ -98,7 +98,6 @@ pub fn session_error(e: SessionError) -> ApiError {
         SessionError::NotStarted => ApiError::new(StatusCode::CONFLICT, "stream_not_started", e.to_string()),
         SessionError::Stopped => ApiError::new(StatusCode::CONFLICT, "stream_stopped", e.to_string()),
         SessionError::Invalid { .. } => ApiError::bad_request("invalid_drive", e.to_string()),
-        SessionError::NoDrive(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
     }
 }
 

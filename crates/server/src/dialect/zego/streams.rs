@@ -52,7 +52,6 @@ fn session_error(e: SessionError) -> ZegoError {
         }
         SessionError::Stopped => ZegoError::new(code::STREAM_STOPPED, "video stream already stopped"),
         SessionError::Invalid { field, message } => ZegoError::param(format!("{field}: {message}")),
-        SessionError::NoDrive(id) => ZegoError::param(format!("DriveId {id:?} does not exist")),
     }
 }
 
