@@ -203,7 +203,9 @@ impl Motion {
         })?;
         // An action asked for replaces the idle gestures it would overlap.
         let end = at_ms + action.duration_ms;
-        self.actions.retain(|p| !(p.action.name.starts_with("idle") && p.start_ms < end && at_ms < p.start_ms + p.action.duration_ms));
+        self.actions.retain(|p| {
+            !(p.action.name.starts_with("idle") && p.start_ms < end && at_ms < p.start_ms + p.action.duration_ms)
+        });
         self.actions.push(Playing { start_ms: at_ms, action: action.clone() });
         self.actions.sort_by_key(|a| a.start_ms);
         Ok(())

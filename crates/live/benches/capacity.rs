@@ -111,7 +111,7 @@ fn main() {
     let tts: Arc<dyn Tts> = Arc::new(Engines::with_http(Vec::new()).expect("espeak"));
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!("live capacity: 720x1280, {} speaking, {secs} s per row, {cores} cores", codec.name());
-    println!("{:>7} {:>9} {:>7} {:>13} {:>7} {}", "streams", "min fps", "late %", "work ms/frame", "work ×1", "sustained");
+    println!("streams   min fps  late % work ms/frame work ×1 sustained");
     let mut base = None;
     let mut best = 0;
     for k in 1..=max {

@@ -377,7 +377,10 @@ impl Session {
     fn enqueue_as(&self, id: String, kind: DriveKind, interrupt: bool) -> Result<String, SessionError> {
         self.check_live()?;
         if self.drive(&id).is_some() {
-            return Err(SessionError::Invalid { field: "DriveId".into(), message: format!("drive {id:?} was already used") });
+            return Err(SessionError::Invalid {
+                field: "DriveId".into(),
+                message: format!("drive {id:?} was already used"),
+            });
         }
         {
             let mut st = lock(&self.state);

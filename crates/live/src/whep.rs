@@ -154,9 +154,8 @@ impl Viewer {
             .collect();
         let order: Vec<LiveCodec> = self.prefer.into_iter().chain(LiveCodec::ALL).collect();
         let (codec, pt) = order.iter().find_map(|c| offered.iter().find(|(o, _)| o == c).copied())?;
-        let audio_pt = audio.and_then(|m| {
-            self.rtc.writer(m)?.payload_params().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt())
-        });
+        let audio_pt = audio
+            .and_then(|m| self.rtc.writer(m)?.payload_params().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt()));
         Some((codec, pt, audio_pt))
     }
 

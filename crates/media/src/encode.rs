@@ -348,7 +348,13 @@ pub(crate) fn frame_planes(frame: &mut frame::Video) -> Planes<'_> {
 }
 
 /// An audio frame of `n` samples per channel in `format` from interleaved `samples` (`n * channels` of them).
-pub(crate) fn audio_frame(format: Sample, channels: usize, n: usize, rate: u32, samples: &[f32]) -> Result<frame::Audio> {
+pub(crate) fn audio_frame(
+    format: Sample,
+    channels: usize,
+    n: usize,
+    rate: u32,
+    samples: &[f32],
+) -> Result<frame::Audio> {
     let layout = if channels == 1 { ChannelLayout::MONO } else { ChannelLayout::STEREO };
     let mut frame = frame::Audio::new(format, n, layout);
     frame.set_rate(rate);

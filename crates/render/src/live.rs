@@ -141,7 +141,14 @@ impl LiveScene {
         self.prepared.first_scene().map(|(_, r, _)| r).ok_or_else(|| Error::script("", "live scene has no stage"))
     }
 
-    fn segment(&self, mouth: &[Shape], words: &[(u32, u32)], cues: &[Cue], pcm: Option<(&[i16], u32)>, seed: u64) -> Result<Segment> {
+    fn segment(
+        &self,
+        mouth: &[Shape],
+        words: &[(u32, u32)],
+        cues: &[Cue],
+        pcm: Option<(&[i16], u32)>,
+        seed: u64,
+    ) -> Result<Segment> {
         let frames = mouth.len().max(1);
         let input = MotionInput { duration_ms: (frames as u64 * 1000 / FPS as u64) as u32, mouth, words, cues };
         let mopts = MotionOptions { fps: FPS, seed, ..MotionOptions::default() };
@@ -162,7 +169,14 @@ impl LiveScene {
 
     /// Says `text` (plain text or doppel's SSML with action and emotion tags) with `voice` (the stream's when
     /// `None`). Errors name `text` or `voice`.
-    pub fn say(&self, tts: &dyn Tts, voice: Option<&str>, text: &str, settings: VoiceSettings, seed: u64) -> Result<Segment> {
+    pub fn say(
+        &self,
+        tts: &dyn Tts,
+        voice: Option<&str>,
+        text: &str,
+        settings: VoiceSettings,
+        seed: u64,
+    ) -> Result<Segment> {
         let plan = doppel_script::parse_text(text).map_err(|e| Error::script("text", e.to_string()))?;
         if plan.display_text().trim().is_empty() && plan.items.is_empty() {
             return Err(Error::script("text", "is empty"));
@@ -201,9 +215,12 @@ impl LiveScene {
         }
         self.segment(&mouth, &[], &cues, None, seed).unwrap_or_else(|_| {
             // Idle actions come from the avatar itself; without them the plan cannot fail.
-            let motion =
-                Motion::plan(self.rig().expect("a live scene has a rig"), &MotionInput { duration_ms: ms, mouth: &mouth, words: &[], cues: &[] }, &MotionOptions::default())
-                    .expect("a motion without cues");
+            let motion = Motion::plan(
+                self.rig().expect("a live scene has a rig"),
+                &MotionInput { duration_ms: ms, mouth: &mouth, words: &[], cues: &[] },
+                &MotionOptions::default(),
+            )
+            .expect("a motion without cues");
             Segment { motion, audio: vec![0.0; frames * SAMPLES_PER_FRAME * 2], frames, speaking: false }
         })
     }
@@ -218,7 +235,8 @@ impl LiveScene {
     /// place overlays; tests measure speech there.
     pub fn mouth_box(&self) -> Option<(u32, u32, u32, u32)> {
         let rig = self.rig().ok()?;
-        let rest = FrameState { pose: vec![Default::default(); rig.bone_count()], emotion_mix: 1.0, ..Default::default() };
+        let rest =
+            FrameState { pose: vec![Default::default(); rig.bone_count()], emotion_mix: 1.0, ..Default::default() };
         let open = FrameState { mouth: doppel_avatar::MouthShape(Shape::D), ..rest.clone() };
         let (mut a, mut b) = (self.canvas(), self.canvas());
         self.draw(&rest, &mut a);
@@ -281,12 +299,8 @@ impl Yuv420 {
     /// Converts an opaque canvas of this size.
     pub fn convert(&mut self, canvas: &Pixmap) -> Result<()> {
         let cw = (self.width as usize).div_ceil(2);
-        let planes = Planes {
-            y: (&mut self.y, self.width as usize),
-            u: (&mut self.u, cw),
-            v: (&mut self.v, cw),
-            a: None,
-        };
+        let planes =
+            Planes { y: (&mut self.y, self.width as usize), u: (&mut self.u, cw), v: (&mut self.v, cw), a: None };
         crate::yuv::convert(canvas.data(), self.width, self.height, planes, &mut self.scratch)
     }
 

@@ -665,7 +665,8 @@ fn stream_paths() -> Map<String, Value> {
             "429": error("`stream_limit`: the project runs `[live] max_streams_per_project` streams already."),
         }),
     );
-    create["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema_ref("StreamRequest")}}});
+    create["requestBody"] =
+        json!({"required": true, "content": {"application/json": {"schema": schema_ref("StreamRequest")}}});
     let list = operation(
         "streams",
         "listStreams",
@@ -707,11 +708,14 @@ fn stream_paths() -> Map<String, Value> {
             let mut r = stream_errors("");
             r["202"] = json_response("The drive.", schema_ref("Drive"));
             r["201"] = json_response("A PCM drive: `drive_id` and `ws_url`.", json!({"type": "object"}));
-            r["400"] = error("`invalid_drive`: the text is empty or too long, an unknown voice or asset, or not exactly one source.");
+            r["400"] = error(
+                "`invalid_drive`: the text is empty or too long, an unknown voice or asset, or not exactly one source.",
+            );
             r
         },
     );
-    drive["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema_ref("DriveRequest")}}});
+    drive["requestBody"] =
+        json!({"required": true, "content": {"application/json": {"schema": schema_ref("DriveRequest")}}});
     let drives = operation(
         "streams",
         "listDrives",
@@ -774,7 +778,10 @@ fn stream_paths() -> Map<String, Value> {
              leave). VP8 or H.264 Constrained Baseline video (`?codec=vp8|h264`; by default VP8 when offered), Opus \
              audio; media over UDP from `[live] webrtc_ip`.{viewer}"
         ),
-        vec![task_id_param(), query_param("codec", "`vp8` or `h264`.", json!({"type": "string", "enum": ["vp8", "h264"]}))],
+        vec![
+            task_id_param(),
+            query_param("codec", "`vp8` or `h264`.", json!({"type": "string", "enum": ["vp8", "h264"]})),
+        ],
         {
             let mut r = stream_errors("");
             r["201"] = json!({"description": "The SDP answer.", "content": {"application/sdp": {"schema": {"type": "string"}}}});

@@ -73,7 +73,11 @@ pub enum CreateRefusal {
 impl Db {
     /// Creates a stream (status 1) unless the project already runs `limit` unfinished streams or one of them
     /// has the same StreamId.
-    pub async fn create_stream(&self, s: &NewStream<'_>, limit: i64) -> Result<std::result::Result<StreamRow, CreateRefusal>> {
+    pub async fn create_stream(
+        &self,
+        s: &NewStream<'_>,
+        limit: i64,
+    ) -> Result<std::result::Result<StreamRow, CreateRefusal>> {
         let mut tx = self.pool().begin().await?;
         if self.backend() == crate::Backend::Postgres {
             // Serialize creations within a project, so two at once cannot both pass the limit.

@@ -470,13 +470,16 @@ async fn zego_stream_tasks_are_created_driven_interrupted_and_stopped() {
     };
     let v = z.call("CreateDigitalHumanStreamTask", bad(json!({"DigitalHumanConfig": {}}))).await;
     assert_error(&v, 400_000_001, "DigitalHumanConfig.DigitalHumanId");
-    let v = z.call("CreateDigitalHumanStreamTask", bad(json!({"DigitalHumanConfig": {"DigitalHumanId": "nobody"}}))).await;
+    let v =
+        z.call("CreateDigitalHumanStreamTask", bad(json!({"DigitalHumanConfig": {"DigitalHumanId": "nobody"}}))).await;
     assert_error(&v, 400_000_003, "nobody");
     let v = z.call("CreateDigitalHumanStreamTask", bad(json!({"VideoConfig": {"Width": 1000, "Height": 1000}}))).await;
     assert_error(&v, 400_000_001, "VideoConfig.Width");
     let v = z.call("CreateDigitalHumanStreamTask", bad(json!({"TTL": 5}))).await;
     assert_error(&v, 400_000_001, "TTL is 5, out of range [10, 86400]");
-    let v = z.call("CreateDigitalHumanStreamTask", bad(json!({"RTCConfig": {"RoomId": "r", "StreamId": "no spaces"}}))).await;
+    let v = z
+        .call("CreateDigitalHumanStreamTask", bad(json!({"RTCConfig": {"RoomId": "r", "StreamId": "no spaces"}})))
+        .await;
     assert_error(&v, 400_000_001, "RTCConfig.StreamId");
 
     // Two streams; the StreamId is unique among running tasks; the third is over the limit.
@@ -554,7 +557,10 @@ async fn zego_stream_tasks_are_created_driven_interrupted_and_stopped() {
         }
         tokio::time::sleep(Duration::from_millis(60)).await;
     }
-    socket.send(Message::Text(json!({"Action": "Stop", "Payload": {"DriveId": ws_drive}}).to_string().into())).await.unwrap();
+    socket
+        .send(Message::Text(json!({"Action": "Stop", "Payload": {"DriveId": ws_drive}}).to_string().into()))
+        .await
+        .unwrap();
     z.wait_drive(&task, &ws_drive, 4).await;
     drop(socket);
 

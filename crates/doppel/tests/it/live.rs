@@ -148,8 +148,9 @@ async fn a_stream_plays_in_chromium_speaks_when_driven_and_stops() {
     };
     assert_eq!(stats["codec"], "video/H264", "{stats}");
     assert_eq!((stats["width"].as_u64(), stats["height"].as_u64()), (Some(720), Some(1280)), "{stats}");
-    let v = wait_stream(&server, &task, Duration::from_secs(5), |v| v["viewers"].as_array().is_some_and(|a| a.len() == 2))
-        .await;
+    let v =
+        wait_stream(&server, &task, Duration::from_secs(5), |v| v["viewers"].as_array().is_some_and(|a| a.len() == 2))
+            .await;
     let mut codecs: Vec<&str> = v["viewers"].as_array().unwrap().iter().filter_map(|x| x["codec"].as_str()).collect();
     codecs.sort();
     assert_eq!(codecs, ["H264", "VP8"], "{v}");
@@ -183,8 +184,9 @@ async fn a_stream_plays_in_chromium_speaks_when_driven_and_stops() {
     assert!(b <= a + 1, "frames still arrive after the stop ({a} → {b})");
     vp8.wait_for("doppel.connectionState() !== 'connected'", Duration::from_secs(40)).await;
     // A stopped stream stays queryable, and refuses drives.
-    let r = send(server.client.post(server.url(&format!("/api/v1/streams/{task}/drives"))).json(&json!({"text": "hi"})))
-        .await;
+    let r =
+        send(server.client.post(server.url(&format!("/api/v1/streams/{task}/drives"))).json(&json!({"text": "hi"})))
+            .await;
     assert_eq!(r.status, 409, "{}", r.text());
     assert!(r.text().contains("stream_stopped"), "{}", r.text());
 }
@@ -204,8 +206,10 @@ async fn a_stream_survives_a_server_crash() {
     // SIGKILL: no chance to say goodbye. The restarted server takes the stream over once its hold lapses.
     server.kill();
     let server = Server::start(&tmp.data(), &Opts::new().workers(0));
-    let v = wait_stream(&server, &task, Duration::from_secs(60), |v| v["status"] == 3 && v["stats"]["frames"].as_u64() > Some(0))
-        .await;
+    let v = wait_stream(&server, &task, Duration::from_secs(60), |v| {
+        v["status"] == 3 && v["stats"]["frames"].as_u64() > Some(0)
+    })
+    .await;
     assert_eq!((v["width"].as_u64(), v["height"].as_u64()), (Some(1280), Some(720)), "{v}");
     assert_eq!(v["stream_id"], "kept");
     let r = send(server.client.post(server.url(&format!("/api/v1/streams/{task}/drives"))).json(&json!({
@@ -279,8 +283,9 @@ async fn a_stream_is_pushed_to_an_rtmp_server() {
 async fn ttl_and_idle_time_stop_streams_by_themselves() {
     let server = Server::start_temp("live-ttl", &Opts::new().workers(0));
     // Out of range: named, with the limits.
-    let r = send(server.client.post(server.url("/api/v1/streams")).json(&json!({"digital_human_id": "anna", "ttl": 5})))
-        .await;
+    let r =
+        send(server.client.post(server.url("/api/v1/streams")).json(&json!({"digital_human_id": "anna", "ttl": 5})))
+            .await;
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().contains("ttl: 5 is out of range [10, 86400]"), "{}", r.text());
     let short = create_stream(&server, json!({"digital_human_id": "anna", "ttl": 10})).await;
@@ -292,8 +297,10 @@ async fn ttl_and_idle_time_stop_streams_by_themselves() {
     assert!(v["reason"].as_str().is_some_and(|r| r.contains("TTL")), "{v}");
     assert!(started.elapsed() >= Duration::from_secs(8), "stopped too early: {v}");
     // A drive keeps an idle stream alive; 30 s after the last one it stops.
-    let r = send(server.client.post(server.url(&format!("/api/v1/streams/{idle}/drives"))).json(&json!({"text": "Still here."})))
-        .await;
+    let r = send(
+        server.client.post(server.url(&format!("/api/v1/streams/{idle}/drives"))).json(&json!({"text": "Still here."})),
+    )
+    .await;
     assert_eq!(r.status, 202, "{}", r.text());
     let spoke = Instant::now();
     let v = wait_stream(&server, &idle, Duration::from_secs(45), |v| v["status"] == 5).await;

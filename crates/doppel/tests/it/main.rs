@@ -5,8 +5,8 @@ use std::process::{Command, Output};
 
 mod audio;
 mod cdp;
-mod live;
 mod lipsync;
+mod live;
 mod server;
 mod support;
 

@@ -156,7 +156,9 @@ impl Params {
                     Value::Object(m) => {
                         Ok(Params { body: m, query: HashMap::new(), prefix: format!("{}{name}[{i}].", self.prefix) })
                     }
-                    other => Err(ZegoError::param(format!("{}{name}[{i}] must be an object, not {other}", self.prefix))),
+                    other => {
+                        Err(ZegoError::param(format!("{}{name}[{i}] must be an object, not {other}", self.prefix)))
+                    }
                 })
                 .collect(),
             Some(other) => Err(ZegoError::param(format!("{}{name} must be an array, not {other}", self.prefix))),

@@ -71,7 +71,9 @@ struct CreateRequest {
 /// The native answer to a [`CreateError`].
 pub fn create_error(e: CreateError) -> ApiError {
     match e {
-        CreateError::Invalid { field, message } => ApiError::bad_request("invalid_stream", format!("{field}: {message}")),
+        CreateError::Invalid { field, message } => {
+            ApiError::bad_request("invalid_stream", format!("{field}: {message}"))
+        }
         CreateError::HumanNotFound(id) => ApiError::bad_request(
             "invalid_stream",
             format!("digital_human_id: digital human {id:?} does not exist (see GET /api/v1/digital-humans)"),
@@ -85,9 +87,11 @@ pub fn create_error(e: CreateError) -> ApiError {
             "stream_limit",
             format!("the project already runs {n} streams, its limit (live.max_streams_per_project); stop one first"),
         ),
-        CreateError::StreamIdTaken(id) => {
-            ApiError::new(StatusCode::CONFLICT, "stream_id_taken", format!("stream_id: {id:?} is in use by a running stream"))
-        }
+        CreateError::StreamIdTaken(id) => ApiError::new(
+            StatusCode::CONFLICT,
+            "stream_id_taken",
+            format!("stream_id: {id:?} is in use by a running stream"),
+        ),
         CreateError::Internal(m) => ApiError::internal(m),
     }
 }
@@ -145,8 +149,7 @@ async fn list_streams(
 ) -> ApiResult<Json<Value>> {
     let live_only = q.get("live").is_some_and(|v| v == "true" || v == "1");
     let rows = state.db.streams(&caller.project_id, live_only, 100).await?;
-    let items: Vec<Value> =
-        rows.iter().map(|r| super::stream_json(r, state.live.session(&r.id).as_deref())).collect();
+    let items: Vec<Value> = rows.iter().map(|r| super::stream_json(r, state.live.session(&r.id).as_deref())).collect();
     Ok(Json(json!({"streams": items})))
 }
 
@@ -407,7 +410,12 @@ async fn run_pcm(state: AppState, session: Arc<Session>, mut socket: WebSocket) 
                             f.finish();
                         }
                         if !state.live.take_reserved(&drive_id) {
-                            ws_reply(BAD, "Payload.DriveId: not a drive id DriveByWsStream handed out, or already used", "Start", None)
+                            ws_reply(
+                                BAD,
+                                "Payload.DriveId: not a drive id DriveByWsStream handed out, or already used",
+                                "Start",
+                                None,
+                            )
                         } else {
                             match PcmFeed::start(session.clone(), rate, Some(drive_id.clone())) {
                                 Ok(f) => {
@@ -425,7 +433,8 @@ async fn run_pcm(state: AppState, session: Arc<Session>, mut socket: WebSocket) 
                             ws_reply(0, "success", "Stop", Some(&id))
                         }
                         Some(f) => {
-                            let msg = format!("Payload.DriveId: {drive_id:?} is not the drive started ({})", f.drive_id());
+                            let msg =
+                                format!("Payload.DriveId: {drive_id:?} is not the drive started ({})", f.drive_id());
                             feed = Some(f);
                             ws_reply(BAD, &msg, "Stop", None)
                         }
@@ -508,13 +517,15 @@ async fn whep_accept(
         Some(c) => return Err(ApiError::bad_request("invalid_offer", format!("codec: {c:?} is not vp8 or h264"))),
     };
     if !body.trim_start().starts_with("v=") {
-        return Err(ApiError::bad_request("invalid_offer", "the body must be an SDP offer (Content-Type: application/sdp)"));
+        return Err(ApiError::bad_request(
+            "invalid_offer",
+            "the body must be an SDP offer (Content-Type: application/sdp)",
+        ));
     }
     let viewer_id = doppel_store::new_id();
     let ip = super::webrtc_ip(state);
-    let accepted = doppel_live::whep::accept(session.hub().clone(), &body, ip, prefer, viewer_id)
-        .await
-        .map_err(|e| match e {
+    let accepted =
+        doppel_live::whep::accept(session.hub().clone(), &body, ip, prefer, viewer_id).await.map_err(|e| match e {
             doppel_live::whep::WhepError::Ended => session_error(SessionError::Stopped),
             doppel_live::whep::WhepError::Socket(..) => ApiError::internal(e),
             other => ApiError::bad_request("invalid_offer", other.to_string()),

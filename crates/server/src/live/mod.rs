@@ -307,7 +307,9 @@ pub async fn create(
         }
     }
     if let Some(u) = &spec.rtmp_url {
-        check_push_target(state, u).await.map_err(|message| CreateError::Invalid { field: "rtmp_url".into(), message })?;
+        check_push_target(state, u)
+            .await
+            .map_err(|message| CreateError::Invalid { field: "rtmp_url".into(), message })?;
     }
     let id = doppel_store::new_id();
     if let Some(src) = spec.background_image.clone() {
@@ -388,10 +390,7 @@ async fn run(state: &AppState, row: &StreamRow, spec: StreamSpec) {
     };
     let tts: Arc<dyn doppel_speech::Tts> = state.tts.clone();
     let session = Session::start(config, live_spec, tts);
-    lock(&state.live.running).insert(
-        row.id.clone(),
-        Running { session: session.clone(), ended: None },
-    );
+    lock(&state.live.running).insert(row.id.clone(), Running { session: session.clone(), ended: None });
     tokio::spawn(apply_events(state.clone(), row.clone(), spec.callback_url.clone(), rx));
 }
 
@@ -443,7 +442,13 @@ pub fn callback_signature(secret: &str, timestamp: &str, nonce: &str) -> String 
 
 /// A stream callback as ZEGO sends it (`EventType` 3 stream status, 4 drive status), signed with the
 /// project's ZEGO server secret.
-pub fn callback_body(creds: &doppel_store::Credentials, event_type: i64, task_id: &str, detail: Value, now_ms: i64) -> Value {
+pub fn callback_body(
+    creds: &doppel_store::Credentials,
+    event_type: i64,
+    task_id: &str,
+    detail: Value,
+    now_ms: i64,
+) -> Value {
     let nonce = format!("{}", rand::random::<u32>());
     let timestamp = (now_ms / 1000).to_string();
     json!({

@@ -117,9 +117,11 @@ pub async fn create(state: &AppState, project_id: &str, p: &Params) -> ZegoResul
 
 async fn task(state: &AppState, project_id: &str, p: &Params) -> ZegoResult<StreamRow> {
     let id = p.required_string("TaskId")?;
-    state.db.stream(project_id, &id).await?.ok_or_else(|| {
-        ZegoError::new(code::TASK_NOT_FOUND, format!("task not found: TaskId {id:?} does not exist"))
-    })
+    state
+        .db
+        .stream(project_id, &id)
+        .await?
+        .ok_or_else(|| ZegoError::new(code::TASK_NOT_FOUND, format!("task not found: TaskId {id:?} does not exist")))
 }
 
 /// The status of a stream now: its session's when this process runs it, else its row's.
