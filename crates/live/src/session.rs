@@ -209,6 +209,8 @@ struct State {
     voice: String,
     size: (u32, u32),
     mouth: Option<(u32, u32, u32, u32)>,
+    /// When the stream ended (ms since the epoch).
+    ended_at_ms: Option<i64>,
     stats: Stats,
 }
 
@@ -250,6 +252,7 @@ impl Session {
                 voice: String::new(),
                 size: (spec.width, spec.height),
                 mouth: None,
+                ended_at_ms: None,
                 stats: Stats::default(),
             }),
             started: Instant::now(),
@@ -307,6 +310,11 @@ impl Session {
         lock(&self.state).stats
     }
 
+    /// When the stream stopped or failed (milliseconds since the epoch).
+    pub fn ended_at_ms(&self) -> Option<i64> {
+        lock(&self.state).ended_at_ms
+    }
+
     /// How long the stream has run.
     pub fn uptime(&self) -> Duration {
         self.started.elapsed()
@@ -331,6 +339,9 @@ impl Session {
             st.status = status;
             if reason.is_some() {
                 st.reason = reason.clone();
+            }
+            if status.is_final() {
+                st.ended_at_ms = Some((self.config.now_ms)());
             }
         }
         (self.config.events)(Event::Stream { status, reason });
@@ -547,6 +558,7 @@ impl Session {
         let was = st.status;
         st.status = StreamStatus::Stopped;
         st.reason = reason.clone();
+        st.ended_at_ms = st.ended_at_ms.or(Some((self.config.now_ms)()));
         drop(st);
         if was != StreamStatus::Stopped {
             (self.config.events)(Event::Stream { status: StreamStatus::Stopped, reason });

@@ -596,7 +596,7 @@ pub fn stream_json(row: &StreamRow, session: Option<&Session>) -> Value {
     if let Some(r) = session.and_then(|s| s.reason()).or(row.fail_reason.clone()) {
         v["reason"] = json!(r);
     }
-    if let Some(t) = row.ended_at {
+    if let Some(t) = row.ended_at.or(session.and_then(|s| s.ended_at_ms())) {
         v["ended_at"] = json!(crate::iso_time(t));
     }
     if let Some(s) = session {
