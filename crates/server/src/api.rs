@@ -147,7 +147,7 @@ async fn create_video(State(state): State<AppState>, caller: Caller, req: Reques
 }
 
 /// Reads a JSON body, answering in the native error shape.
-async fn json_body(req: Request) -> ApiResult<Value> {
+pub(crate) async fn json_body(req: Request) -> ApiResult<Value> {
     let bytes = Bytes::from_request(req, &()).await.map_err(|e| {
         ApiError::new(
             e.status(),

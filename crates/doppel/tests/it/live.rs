@@ -290,6 +290,12 @@ async fn a_stream_is_pushed_to_an_rtmp_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ttl_and_idle_time_stop_streams_by_themselves() {
     let server = Server::start_temp("live-ttl", &Opts::new().workers(0));
+    // Not JSON: the native error body.
+    let r =
+        send(server.client.post(server.url("/api/v1/streams")).header("content-type", "application/json").body("{"))
+            .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "invalid_json", "{}", r.text());
     // Out of range: named, with the limits.
     let r =
         send(server.client.post(server.url("/api/v1/streams")).json(&json!({"digital_human_id": "anna", "ttl": 5})))

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -109,7 +109,8 @@ fn short_id() -> String {
     doppel_store::new_id()[..12].to_string()
 }
 
-async fn create_stream(State(state): State<AppState>, caller: Caller, Json(body): Json<Value>) -> ApiResult<Response> {
+async fn create_stream(State(state): State<AppState>, caller: Caller, req: Request) -> ApiResult<Response> {
+    let body = crate::api::json_body(req).await?;
     let req: CreateRequest =
         serde_json::from_value(body).map_err(|e| ApiError::bad_request("invalid_stream", e.to_string()))?;
     let spec = StreamSpec {
@@ -158,6 +159,22 @@ struct Access {
     row: StreamRow,
 }
 
+impl axum::extract::FromRequestParts<AppState> for Access {
+    type Rejection = ApiError;
+
+    /// The stream of the path's `{id}`, checked against the caller's key or token.
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> ApiResult<Access> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request("invalid_path", e.to_string()))?;
+        let Query(q) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request("invalid_parameter", e.to_string()))?;
+        let id = params.get("id").map(String::as_str).unwrap_or_default();
+        access(state, &parts.headers, q.get("token"), id).await
+    }
+}
+
 /// Checks the caller's key or token against stream `id`.
 async fn access(state: &AppState, headers: &HeaderMap, query_token: Option<&String>, id: &str) -> ApiResult<Access> {
     let bearer = headers
@@ -192,15 +209,10 @@ fn running(state: &AppState, row: &StreamRow) -> ApiResult<Arc<Session>> {
     }
 }
 
-async fn show_stream(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
-    let a = access(&state, &headers, q.get("token"), &id).await?;
-    let mut v = super::stream_json(&a.row, state.live.session(&id).as_deref());
-    merge(&mut v, super::watch_urls(&state, &id, None));
+async fn show_stream(State(state): State<AppState>, a: Access) -> ApiResult<Json<Value>> {
+    let id = &a.row.id;
+    let mut v = super::stream_json(&a.row, state.live.session(id).as_deref());
+    merge(&mut v, super::watch_urls(&state, id, None));
     Ok(Json(v))
 }
 
@@ -253,14 +265,9 @@ pub fn check_text(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-async fn drive(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-    Json(body): Json<Value>,
-) -> ApiResult<Response> {
-    let a = access(&state, &headers, q.get("token"), &id).await?;
+async fn drive(State(state): State<AppState>, a: Access, req: Request) -> ApiResult<Response> {
+    let body = crate::api::json_body(req).await?;
+    let id = a.row.id.clone();
     let req: DriveRequest =
         serde_json::from_value(body).map_err(|e| ApiError::bad_request("invalid_drive", e.to_string()))?;
     let session = running(&state, &a.row)?;
@@ -312,24 +319,16 @@ async fn drive(
     Ok((StatusCode::ACCEPTED, Json(info.unwrap_or_else(|| json!({"drive_id": drive_id})))).into_response())
 }
 
-async fn list_drives(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
-    let a = access(&state, &headers, q.get("token"), &id).await?;
+async fn list_drives(State(state): State<AppState>, a: Access) -> ApiResult<Json<Value>> {
     let drives = state.live.session(&a.row.id).map(|s| s.drives()).unwrap_or_default();
     Ok(Json(json!({"drives": drives.iter().map(drive_json).collect::<Vec<_>>()})))
 }
 
 async fn show_drive(
     State(state): State<AppState>,
-    Path((id, drive_id)): Path<(String, String)>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
+    a: Access,
+    Path((_, drive_id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let a = access(&state, &headers, q.get("token"), &id).await?;
     let d = state
         .live
         .session(&a.row.id)
@@ -338,25 +337,13 @@ async fn show_drive(
     Ok(Json(drive_json(&d)))
 }
 
-async fn interrupt(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
-    let a = access(&state, &headers, q.get("token"), &id).await?;
+async fn interrupt(State(state): State<AppState>, a: Access) -> ApiResult<Json<Value>> {
     running(&state, &a.row)?.interrupt().map_err(session_error)?;
     Ok(Json(json!({"interrupted": true})))
 }
 
-async fn action(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-    Json(body): Json<Value>,
-) -> ApiResult<Json<Value>> {
-    let a = access(&state, &headers, q.get("token"), &id).await?;
+async fn action(State(state): State<AppState>, a: Access, req: Request) -> ApiResult<Json<Value>> {
+    let body = crate::api::json_body(req).await?;
     let name = body.get("action").and_then(Value::as_str).filter(|s| !s.is_empty());
     let name = name.ok_or_else(|| ApiError::bad_request("invalid_action", "action: required (an action name)"))?;
     running(&state, &a.row)?.do_action(name).map_err(|e| match e {
