@@ -581,9 +581,18 @@ pub fn drive_audio(
     Ok(drive_id)
 }
 
+/// A stream's status now: its session's while this process runs it, else (and once the row says it ended) the
+/// row's.
+pub fn current_status(row: &StreamRow, session: Option<&Session>) -> i64 {
+    match session {
+        Some(s) if row.status != 2 && row.status != 5 => s.status().code(),
+        _ => row.status,
+    }
+}
+
 /// A stream as the native API shows it.
 pub fn stream_json(row: &StreamRow, session: Option<&Session>) -> Value {
-    let status = session.map(|s| s.status().code()).filter(|_| row.status < 5 && row.status != 2).unwrap_or(row.status);
+    let status = current_status(row, session);
     let mut v = json!({
         "task_id": row.id,
         "status": status,

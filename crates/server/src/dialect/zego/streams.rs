@@ -126,10 +126,7 @@ async fn task(state: &AppState, project_id: &str, p: &Params) -> ZegoResult<Stre
 
 /// The status of a stream now: its session's when this process runs it, else its row's.
 fn status_of(state: &AppState, row: &StreamRow) -> i64 {
-    match state.live.session(&row.id) {
-        Some(s) if row.status != 2 && row.status != 5 => s.status().code(),
-        _ => row.status,
-    }
+    live::current_status(row, state.live.session(&row.id).as_deref())
 }
 
 /// The running session of a task.
